@@ -1,0 +1,10 @@
+"""golemsim: learn, test and use durable computing with real WebAssembly workers.
+
+The public API is re-exported here; see the README for a tour.
+"""
+
+from .core import *  # noqa: F403
+from .core import __all__ as _core_all
+
+__version__ = "0.1.0"
+__all__ = [*_core_all, "__version__"]

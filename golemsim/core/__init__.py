@@ -1,0 +1,71 @@
+"""golemsim's durable executor core: WASM component workers with an oplog, replay and crash-resume.
+
+This package imports neither simpy nor any widget library.
+"""
+
+from .build import BuiltTemplate, build_template
+from .environment import Environment, RealEnvironment, ServiceRequest
+from .errors import (
+    BadRequest,
+    BuildError,
+    FunctionNotFound,
+    GolemError,
+    InvalidComponent,
+    InvocationFailed,
+    OplogConflict,
+    OplogCorruption,
+    ReplayDivergence,
+    TemplateNotFound,
+    WorkerFailed,
+)
+from .executor import Executor, WorkerInfo
+from .history import WorkerStatus
+from .ids import WorkerId
+from .oplog import MemoryOplogStore, OplogEntry, OplogStore, SQLiteOplogStore
+from .policy import ResourceLimits, RetryPolicy
+from .services import (
+    ExternalService,
+    LedgerRegistry,
+    LedgerService,
+    ServiceRegistry,
+    ServiceRejected,
+    ServiceUnavailable,
+)
+from .templates import FunctionSignature, TemplateInfo
+
+__all__ = [
+    "BadRequest",
+    "BuildError",
+    "BuiltTemplate",
+    "Environment",
+    "Executor",
+    "ExternalService",
+    "FunctionNotFound",
+    "FunctionSignature",
+    "GolemError",
+    "InvalidComponent",
+    "InvocationFailed",
+    "LedgerRegistry",
+    "LedgerService",
+    "MemoryOplogStore",
+    "OplogConflict",
+    "OplogCorruption",
+    "OplogEntry",
+    "OplogStore",
+    "RealEnvironment",
+    "ReplayDivergence",
+    "ResourceLimits",
+    "RetryPolicy",
+    "SQLiteOplogStore",
+    "ServiceRegistry",
+    "ServiceRejected",
+    "ServiceRequest",
+    "ServiceUnavailable",
+    "TemplateInfo",
+    "TemplateNotFound",
+    "WorkerFailed",
+    "WorkerId",
+    "WorkerInfo",
+    "WorkerStatus",
+    "build_template",
+]

@@ -1,0 +1,90 @@
+"""The one seam between the executor and the outside world.
+
+Everything the executor does that takes time or touches something outside the worker
+goes through an Environment: reading clocks, drawing randomness, sleeping, calling
+external services, routing an invocation to another worker, and committing oplog
+entries. ``RealEnvironment`` does it for real; the simulation supplies its own, so the
+same executor runs inside simulated time.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .ids import WorkerId
+from .oplog.entries import OplogEntry
+from .oplog.store import OplogStore
+from .services import ServiceRegistry
+
+
+@dataclass(frozen=True)
+class ServiceRequest:
+    """One call to an external service."""
+
+    service: str
+    operation: str
+    payload: Any
+    idempotency_key: str
+
+
+Router = Callable[[WorkerId, str, list[Any], str], Any]
+"""Delivers an invocation to a worker: ``(target, function, args, idempotency_key) -> result``."""
+
+
+class Environment(Protocol):
+    """What the executor needs from the world around it."""
+
+    def wall_clock_ns(self) -> int: ...
+
+    def monotonic_ns(self) -> int: ...
+
+    def random_bytes(self, count: int) -> bytes: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+    def call_service(self, request: ServiceRequest) -> Any:
+        """Answer a request, or raise ServiceRejected / ServiceUnavailable."""
+        ...
+
+    def invoke_worker(self, target: WorkerId, function: str, args: list[Any], idempotency_key: str) -> Any: ...
+
+    def commit(self, store: OplogStore, worker: WorkerId, first_index: int, entries: Sequence[OplogEntry]) -> None:
+        """Make entries durable in the store (returns once they are)."""
+        ...
+
+
+class RealEnvironment:
+    """Wall time, OS randomness, real sleeping, in-process services, the real oplog store."""
+
+    def __init__(self, services: ServiceRegistry | None = None) -> None:
+        self.services = services or ServiceRegistry()
+        self.router: Router | None = None
+
+    def wall_clock_ns(self) -> int:
+        return time.time_ns()
+
+    def monotonic_ns(self) -> int:
+        return time.monotonic_ns()
+
+    def random_bytes(self, count: int) -> bytes:
+        return os.urandom(count)
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+    def call_service(self, request: ServiceRequest) -> Any:
+        service = self.services.get(request.service)
+        return service.handle(request.operation, request.payload, request.idempotency_key)
+
+    def invoke_worker(self, target: WorkerId, function: str, args: list[Any], idempotency_key: str) -> Any:
+        if self.router is None:
+            raise RuntimeError("this environment has no router for worker-to-worker calls")
+        return self.router(target, function, args, idempotency_key)
+
+    def commit(self, store: OplogStore, worker: WorkerId, first_index: int, entries: Sequence[OplogEntry]) -> None:
+        store.append(worker, first_index, entries)

@@ -1,0 +1,75 @@
+"""The named failures of golemsim's core. Every error a user can meet is one of these."""
+
+from __future__ import annotations
+
+
+class GolemError(Exception):
+    """Base class of every golemsim error."""
+
+
+class BadRequest(GolemError):
+    """The caller asked for something malformed: a bad argument, address or option."""
+
+
+class TemplateNotFound(GolemError):
+    """No template of that name (and version) is deployed."""
+
+
+class FunctionNotFound(BadRequest):
+    """The template does not export that function."""
+
+
+class InvalidComponent(GolemError):
+    """The bytes are not a usable WebAssembly component."""
+
+
+class BuildError(GolemError):
+    """Building a template from its sources failed."""
+
+
+class OplogCorruption(GolemError):
+    """An oplog entry failed its checksum or could not be decoded."""
+
+    def __init__(self, worker: str, index: int, reason: str) -> None:
+        super().__init__(f"oplog of worker {worker} is corrupt at entry {index}: {reason}")
+        self.worker = worker
+        self.index = index
+        self.reason = reason
+
+
+class OplogConflict(GolemError):
+    """An append did not land at the expected index (another writer, or a fenced writer)."""
+
+
+class ReplayDivergence(GolemError):
+    """During replay the guest did something other than what the oplog recorded."""
+
+    def __init__(self, worker: str, index: int, expected: str, actual: str) -> None:
+        super().__init__(
+            f"worker {worker} diverged from its oplog at entry {index}: recorded {expected}, but the code now does {actual}"
+        )
+        self.worker = worker
+        self.index = index
+        self.expected = expected
+        self.actual = actual
+
+
+class InvocationFailed(GolemError):
+    """The invocation trapped, ran out of fuel or time, or hit the memory limit.
+
+    The worker stays usable: its state is what it was before this invocation.
+    """
+
+    def __init__(self, worker: str, function: str, message: str) -> None:
+        super().__init__(f"invocation of {function} on worker {worker} failed: {message}")
+        self.worker = worker
+        self.function = function
+        self.message = message
+
+
+class WorkerFailed(GolemError):
+    """The worker cannot run: its oplog is corrupt or its code diverged. Its oplog is kept untouched."""
+
+
+class Interrupted(GolemError):
+    """The executor stopped the invocation (shutdown, or a simulated crash). It resumes on recovery."""

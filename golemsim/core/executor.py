@@ -1,0 +1,558 @@
+"""The executor: hosts workers, queues their invocations, runs, suspends and recovers them."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+import uuid
+from collections import OrderedDict, deque
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .engine import Engine
+from .environment import Environment, RealEnvironment
+from .errors import (
+    BadRequest,
+    GolemError,
+    InvocationFailed,
+    OplogCorruption,
+    ReplayDivergence,
+    WorkerFailed,
+)
+from .history import History, InvocationRecord, WorkerStatus, analyze
+from .ids import WorkerId
+from .instance import Outcome, WorkerInstance
+from .oplog.entries import (
+    Create,
+    ErrorRecorded,
+    InvocationCompleted,
+    InvocationStarted,
+    Jump,
+    OplogEntry,
+    PendingInvocation,
+    Suspend,
+)
+from .oplog.entries import InvocationFailed as FailedEntry
+from .oplog.memory_store import MemoryOplogStore
+from .oplog.sqlite_store import SQLiteOplogStore
+from .oplog.store import OplogStore
+from .oplog_writer import OplogWriter
+from .policy import ResourceLimits, RetryPolicy
+from .services import LedgerRegistry, ServiceRegistry
+from .templates import MemoryTemplateStore, SQLiteTemplateStore, TemplateInfo, TemplateRegistry, TemplateStore
+
+log = logging.getLogger("golemsim.executor")
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """One worker as listed by ``workers()``."""
+
+    worker_id: WorkerId
+    template_version: int
+    status: WorkerStatus
+    oplog_length: int
+    error: str | None = None
+
+
+@dataclass
+class _Job:
+    key: str
+    function: str
+    args: list[Any]
+    future: Future[Any]
+    record: InvocationRecord | None = None
+    """Set for an invocation that was in flight when the executor died: replay it, then go on."""
+
+
+class _Slot:
+    """Everything the executor keeps about one worker."""
+
+    def __init__(self, worker_id: WorkerId) -> None:
+        self.worker_id = worker_id
+        self.lock = threading.Lock()
+        self.queue: deque[_Job] = deque()
+        self.draining = False
+        self.loaded = False
+        self.writer: OplogWriter | None = None
+        self.version = 0
+        self.results: dict[str, InvocationCompleted | FailedEntry] = {}
+        self.waiting: dict[str, Future[Any]] = {}
+        self.instance: WorkerInstance | None = None
+        self.failure: str | None = None
+        self.replayed = 0
+
+
+class Executor:
+    """Runs durable workers.
+
+    >>> ex = Executor.open("golem.db")
+    >>> ex.deploy("templates/counter")
+    >>> ex.invoke("counter", "c1", "increment", [5], idempotency_key="k1")
+    5
+
+    Workers are created on first invocation. Invocations of one worker run one at a time
+    in arrival order; different workers run in parallel. After a crash, opening the same
+    database resumes every worker that had unfinished invocations.
+    """
+
+    def __init__(
+        self,
+        oplogs: OplogStore,
+        templates: TemplateStore,
+        *,
+        environment: Environment | None = None,
+        max_live_instances: int = 64,
+        limits: ResourceLimits | None = None,
+        retry: RetryPolicy | None = None,
+        engine: Engine | None = None,
+    ) -> None:
+        if max_live_instances < 1:
+            raise BadRequest("max_live_instances must be at least 1")
+        self.oplogs = oplogs
+        self.engine = engine or Engine()
+        self.templates = TemplateRegistry(templates, self.engine)
+        self.environment: Environment = environment or RealEnvironment()
+        if isinstance(self.environment, RealEnvironment) and self.environment.router is None:
+            self.environment.router = self._route
+        self.max_live_instances = max_live_instances
+        self.limits = limits or ResourceLimits()
+        self.retry = retry or RetryPolicy()
+        self._slots: dict[WorkerId, _Slot] = {}
+        self._slots_lock = threading.Lock()
+        self._live: OrderedDict[WorkerId, _Slot] = OrderedDict()
+        self._live_lock = threading.Lock()
+        self._threads: set[threading.Thread] = set()
+        self._closed = False
+        self._lock_file: int | None = None
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path = ":memory:",
+        *,
+        services: ServiceRegistry | None = None,
+        fsync: bool = True,
+        resume: bool = True,
+        exclusive: bool = True,
+        **options: Any,
+    ) -> Executor:
+        """Open an executor on a SQLite database (``":memory:"`` for in-memory stores).
+
+        ``services`` defaults to a local deduplicating ledger next to the database. With
+        ``resume`` (the default) every worker with unfinished invocations is recovered now.
+        ``exclusive`` takes a lock so that two executors never share one database.
+        """
+        if str(path) == ":memory:":
+            registry = services or LedgerRegistry(":memory:")
+            executor = cls(MemoryOplogStore(), MemoryTemplateStore(), environment=RealEnvironment(registry), **options)
+        else:
+            db = Path(path)
+            lock_fd = _lock_database(db) if exclusive else None
+            registry = services or LedgerRegistry(db.with_name(db.name + "-services.db"))
+            executor = cls(
+                SQLiteOplogStore(db, fsync=fsync),
+                SQLiteTemplateStore(db),
+                environment=RealEnvironment(registry),
+                **options,
+            )
+            executor._lock_file = lock_fd
+        if resume:
+            executor.resume_all()
+        return executor
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- templates ----------------------------------------------------------------------
+
+    def deploy(
+        self, source: str | Path | bytes, *, name: str | None = None, version: int | None = None, replace: bool = False
+    ) -> TemplateInfo:
+        """Deploy a template from a template folder (built first), a ``.wasm`` file or bytes."""
+        if isinstance(source, bytes):
+            if name is None:
+                raise BadRequest("deploying raw bytes needs a template name")
+            data = source
+        else:
+            path = Path(source)
+            if path.is_dir():
+                from .build import build_template
+
+                built = build_template(path)
+                data, name = built.wasm_path.read_bytes(), name or built.name
+            elif path.is_file():
+                data, name = path.read_bytes(), name or path.stem
+            else:
+                raise BadRequest(f"no template folder or .wasm file at {path}")
+        WorkerId(name, "x")  # validates the template name
+        return self.templates.deploy(name, data, version=version, replace=replace)
+
+    # -- invoking -------------------------------------------------------------------------
+
+    def invoke(
+        self,
+        template: str,
+        worker: str,
+        function: str,
+        args: list[Any] | tuple[Any, ...] = (),
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Invoke ``function(*args)`` on a worker and return its JSON result.
+
+        A repeated ``idempotency_key`` returns the first result without running again.
+        Raises InvocationFailed (trap, limits), BadRequest, TemplateNotFound or WorkerFailed.
+        """
+        return self.submit(template, worker, function, args, idempotency_key=idempotency_key).result(timeout)
+
+    def submit(
+        self,
+        template: str,
+        worker: str,
+        function: str,
+        args: list[Any] | tuple[Any, ...] = (),
+        *,
+        idempotency_key: str | None = None,
+    ) -> Future[Any]:
+        """Like invoke, but returns a Future once the invocation is durably accepted."""
+        if self._closed:
+            raise GolemError("executor is closed")
+        worker_id = WorkerId(template, worker)
+        key = idempotency_key or str(uuid.uuid4())
+        args = list(args)
+        slot = self._slot(worker_id)
+        with slot.lock:
+            self._load(slot)
+            if slot.failure is not None:
+                raise WorkerFailed(slot.failure)
+            done = slot.results.get(key)
+            if done is not None:
+                return _finished(worker_id, done)
+            waiting = slot.waiting.get(key)
+            if waiting is not None:
+                return waiting
+            assert slot.writer is not None
+            compiled = self.templates.get(template, slot.version or None)
+            compiled.function(function).args_from_json(args)  # reject bad arguments before accepting
+            now = self._now_ms()
+            if slot.writer.last_index == 0:
+                slot.version = compiled.version
+                slot.writer.add(Create(template, compiled.version, compiled.component_hash, at_ms=now), durable=False)
+            slot.writer.add(PendingInvocation(key, function, args, at_ms=now), durable=True)
+            future: Future[Any] = Future()
+            slot.waiting[key] = future
+            slot.queue.append(_Job(key, function, args, future))
+            self._start_draining(slot)
+        return future
+
+    def _route(self, target: WorkerId, function: str, args: list[Any], key: str) -> Any:
+        return self.invoke(target.template, target.name, function, args, idempotency_key=key)
+
+    # -- inspection -------------------------------------------------------------------------
+
+    def oplog(self, worker: WorkerId | str, start: int = 1) -> list[tuple[int, OplogEntry]]:
+        """A worker's oplog as (index, entry) pairs. Raises OplogCorruption at a bad entry."""
+        worker_id = WorkerId.parse(worker) if isinstance(worker, str) else worker
+        return list(enumerate(self.oplogs.read(worker_id, start), start))
+
+    def workers(self) -> list[WorkerInfo]:
+        """Every worker with template version, status and oplog length."""
+        infos = []
+        for worker_id, length in self.oplogs.workers():
+            slot = self._slots.get(worker_id)
+            live = slot is not None and slot.instance is not None
+            try:
+                history = analyze(self.oplog(worker_id))
+            except OplogCorruption as error:
+                infos.append(WorkerInfo(worker_id, 0, WorkerStatus.FAILED, length, str(error)))
+                continue
+            version = history.create.version if history.create else 0
+            infos.append(WorkerInfo(worker_id, version, history.status(live), length, history.fatal_error))
+        return infos
+
+    def list_templates(self) -> list[TemplateInfo]:
+        return self.templates.list()
+
+    # -- recovery and scheduling ------------------------------------------------------------
+
+    def resume_all(self) -> int:
+        """Recover every worker that has unfinished invocations; returns how many."""
+        resumed = 0
+        for worker_id, _length in self.oplogs.workers():
+            slot = self._slot(worker_id)
+            with slot.lock:
+                self._load(slot)
+                if slot.queue:
+                    resumed += 1
+        return resumed
+
+    def _slot(self, worker_id: WorkerId) -> _Slot:
+        with self._slots_lock:
+            slot = self._slots.get(worker_id)
+            if slot is None:
+                slot = self._slots[worker_id] = _Slot(worker_id)
+            return slot
+
+    def _load(self, slot: _Slot) -> None:
+        """First touch of a worker: digest its oplog; queue what a crash left unfinished."""
+        if slot.loaded:
+            return
+        slot.loaded = True
+        try:
+            entries = self.oplog(slot.worker_id)
+        except OplogCorruption as error:
+            slot.failure = str(error)
+            log.error("%s", error)
+            return
+        history = analyze(entries)
+        slot.writer = OplogWriter(slot.worker_id, self.oplogs, self.environment, history.length)
+        slot.version = history.create.version if history.create else 0
+        slot.results = history.results()
+        if history.fatal_error is not None:
+            slot.failure = f"worker {slot.worker_id} failed: {history.fatal_error}"
+            return
+        unfinished: list[_Job] = []
+        if history.in_flight is not None:
+            record = history.in_flight
+            unfinished.append(_Job(record.idempotency_key, record.function, record.args, Future(), record))
+        unfinished += [_Job(p.idempotency_key, p.function, p.args, Future()) for p in history.pending]
+        for job in unfinished:
+            slot.waiting[job.key] = job.future
+            slot.queue.append(job)
+        if unfinished:
+            log.info("resuming %s: %d unfinished invocation(s)", slot.worker_id, len(unfinished))
+            self._start_draining(slot)
+
+    def _start_draining(self, slot: _Slot) -> None:
+        if slot.draining or self._closed:
+            return
+        slot.draining = True
+        thread = threading.Thread(target=self._drain, args=(slot,), name=f"worker-{slot.worker_id}", daemon=True)
+        self._threads.add(thread)
+        thread.start()
+
+    def _drain(self, slot: _Slot) -> None:
+        try:
+            while True:
+                with slot.lock:
+                    if not slot.queue or self._closed or slot.failure is not None:
+                        slot.draining = False
+                        self._fail_queue(slot)
+                        return
+                    job = slot.queue[0]
+                try:
+                    self._run(slot, job)
+                except BaseException as error:  # never strand a caller: a bug here fails the job loudly
+                    log.exception("internal error running %s on %s", job.function, slot.worker_id)
+                    slot.instance = None
+                    if not job.future.done():
+                        job.future.set_exception(GolemError(f"internal error: {error!r}"))
+                with slot.lock:
+                    slot.queue.popleft()
+                    slot.waiting.pop(job.key, None)
+                self._enforce_live_limit(slot)
+        finally:
+            self._threads.discard(threading.current_thread())
+
+    def _fail_queue(self, slot: _Slot) -> None:
+        if slot.failure is None:
+            return
+        while slot.queue:
+            job = slot.queue.popleft()
+            slot.waiting.pop(job.key, None)
+            if not job.future.done():
+                job.future.set_exception(WorkerFailed(slot.failure))
+
+    def _run(self, slot: _Slot, job: _Job) -> None:
+        writer = slot.writer
+        assert writer is not None
+        try:
+            instance = self._instance(slot)
+            recorded: list[tuple[int, OplogEntry]] = []
+            if job.record is None:
+                writer.add(InvocationStarted(job.key, job.function, job.args, at_ms=self._now_ms()), durable=False)
+            else:
+                recorded = self._resume_point(slot, job.record)
+            outcome = instance.run(job.key, job.function, job.args, recorded, may_go_live=True)
+            if instance.dead:
+                slot.instance = None
+        except (ReplayDivergence, OplogCorruption) as error:
+            self._fail_worker(slot, error)
+            job.future.set_exception(WorkerFailed(str(error)))
+            return
+        except GolemError as error:
+            slot.instance = None
+            outcome = Outcome(False, str(error), 0)
+        now = self._now_ms()
+        entry: InvocationCompleted | FailedEntry
+        if outcome.ok:
+            entry = InvocationCompleted(job.key, outcome.result, outcome.fuel, at_ms=now)
+        else:
+            entry = FailedEntry(job.key, str(outcome.result), outcome.fuel, at_ms=now)
+        writer.add(entry, durable=True)
+        slot.results[job.key] = entry
+        if outcome.ok:
+            job.future.set_result(outcome.result)
+        else:
+            job.future.set_exception(InvocationFailed(str(slot.worker_id), job.function, str(outcome.result)))
+
+    def _resume_point(self, slot: _Slot, record: InvocationRecord) -> list[tuple[int, OplogEntry]]:
+        """The recorded calls to replay for an interrupted invocation; an open atomic region is dropped."""
+        writer = slot.writer
+        assert writer is not None
+        if record.open_atomic is None:
+            return record.calls
+        writer.add(Jump(record.open_atomic, writer.last_index, at_ms=self._now_ms()), durable=True)
+        return [(index, entry) for index, entry in record.calls if index < record.open_atomic]
+
+    def _fail_worker(self, slot: _Slot, error: Exception) -> None:
+        """A worker that cannot go on: record why (unless its oplog is corrupt) and keep every byte."""
+        log.error("worker %s failed: %s", slot.worker_id, error)
+        slot.failure = str(error)
+        slot.instance = None
+        if slot.writer is not None and not isinstance(error, OplogCorruption):
+            slot.writer.discard_buffer()
+            try:
+                slot.writer.add(ErrorRecorded(str(error), transient=False, at_ms=self._now_ms()), durable=True)
+            except GolemError as store_error:
+                log.error("could not record the failure of %s: %s", slot.worker_id, store_error)
+
+    def _instance(self, slot: _Slot) -> WorkerInstance:
+        """The worker's live instance; rebuilt by replaying its completed invocations if needed."""
+        if slot.instance is not None and not slot.instance.dead:
+            self._touch(slot)
+            return slot.instance
+        assert slot.writer is not None
+        slot.writer.flush()
+        history = analyze(self.oplog(slot.worker_id))
+        instance = self._replay(slot, history)
+        slot.instance = instance
+        slot.replayed = len(history.completed)
+        self._touch(slot)
+        return instance
+
+    def _replay(self, slot: _Slot, history: History) -> WorkerInstance:
+        assert slot.writer is not None
+        compiled = self.templates.get(slot.worker_id.template, slot.version or None)
+        instance = WorkerInstance(
+            slot.worker_id, compiled, self.engine, self.environment, slot.writer, self.limits, self.retry
+        )
+        for record in history.completed:
+            outcome = instance.run(record.idempotency_key, record.function, record.args, record.calls, may_go_live=False)
+            recorded = record.outcome
+            assert isinstance(recorded, InvocationCompleted)
+            if not outcome.ok or outcome.result != recorded.result:
+                got = f"result {outcome.result!r}" if outcome.ok else f"failure: {outcome.result}"
+                raise ReplayDivergence(
+                    str(slot.worker_id), record.start_index, f"result {recorded.result!r} of {record.function}", got
+                )
+        return instance
+
+    def _touch(self, slot: _Slot) -> None:
+        with self._live_lock:
+            self._live[slot.worker_id] = slot
+            self._live.move_to_end(slot.worker_id)
+
+    def _enforce_live_limit(self, current: _Slot) -> None:
+        """Suspend least recently used idle workers while more than the limit are live."""
+        while True:
+            with self._live_lock:
+                if len(self._live) <= self.max_live_instances:
+                    return
+                victim = next((s for s in self._live.values() if s is not current and not s.draining), None)
+                if victim is None:
+                    return
+                del self._live[victim.worker_id]
+            self._suspend(victim)
+
+    def _suspend(self, slot: _Slot) -> None:
+        with slot.lock:
+            if slot.instance is None or slot.draining or slot.writer is None:
+                return
+            slot.instance = None
+            slot.writer.add(Suspend(at_ms=self._now_ms()), durable=True)
+
+    def restart_worker(self, worker: WorkerId | str) -> int:
+        """Drop a worker's instance and rebuild it from its oplog now, as after a crash.
+
+        Returns how many completed invocations were replayed. Raises GolemError if the worker
+        is running an invocation, WorkerFailed if it cannot be recovered.
+        """
+        worker_id = WorkerId.parse(worker) if isinstance(worker, str) else worker
+        slot = self._slot(worker_id)
+        with slot.lock:
+            self._load(slot)
+            if slot.failure is not None:
+                raise WorkerFailed(slot.failure)
+            if slot.draining:
+                raise GolemError(f"worker {worker_id} is running an invocation; restart it when idle")
+            if slot.writer is None or slot.writer.last_index == 0:
+                raise BadRequest(f"worker {worker_id} does not exist")
+            slot.instance = None
+            try:
+                self._instance(slot)
+            except (ReplayDivergence, OplogCorruption) as error:
+                self._fail_worker(slot, error)
+                raise WorkerFailed(str(error)) from None
+            return slot.replayed
+
+    def live_instances(self) -> int:
+        """How many workers hold a live instance now."""
+        with self._live_lock:
+            return sum(1 for slot in self._live.values() if slot.instance is not None)
+
+    def _now_ms(self) -> int:
+        return self.environment.wall_clock_ns() // 1_000_000
+
+    # -- shutdown -------------------------------------------------------------------------------
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish running invocations (up to ``timeout``), suspend live workers, release the database."""
+        if self._closed:
+            return
+        for thread in list(self._threads):
+            thread.join(timeout)
+        self._closed = True
+        with self._live_lock:
+            live = list(self._live.values())
+            self._live.clear()
+        for slot in live:
+            self._suspend(slot)
+        for slot in list(self._slots.values()):
+            if slot.writer is not None and slot.failure is None:
+                slot.writer.flush()
+        self.oplogs.close()
+        self.engine.stop()
+        if self._lock_file is not None:
+            os.close(self._lock_file)
+            self._lock_file = None
+
+
+def _finished(worker_id: WorkerId, outcome: InvocationCompleted | FailedEntry) -> Future[Any]:
+    future: Future[Any] = Future()
+    if isinstance(outcome, InvocationCompleted):
+        future.set_result(outcome.result)
+    else:
+        future.set_exception(InvocationFailed(str(worker_id), "(earlier invocation)", outcome.error))
+    return future
+
+
+def _lock_database(db: Path) -> int:
+    """Hold an exclusive lock beside the database for as long as the executor lives."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(str(db) + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise GolemError(f"database {db} is in use by another executor process") from None
+    return fd

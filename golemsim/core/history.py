@@ -1,0 +1,135 @@
+"""Reading a worker's oplog back into what happened: the basis of recovery and of status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from .oplog.entries import (
+    AtomicBegin,
+    AtomicEnd,
+    BeginRemoteWrite,
+    Create,
+    ErrorRecorded,
+    HostCall,
+    InvocationCompleted,
+    InvocationFailed,
+    InvocationStarted,
+    Jump,
+    OplogEntry,
+    PendingInvocation,
+    Suspend,
+)
+
+REPLAYABLE = (HostCall, BeginRemoteWrite, AtomicBegin, AtomicEnd)
+
+
+class WorkerStatus(str, Enum):
+    """A worker's status, derived from its oplog (and whether an instance is live)."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    SUSPENDED = "suspended"
+    RETRYING = "retrying"
+    FAILED = "failed"
+
+
+@dataclass
+class InvocationRecord:
+    """One started invocation and the entries it recorded."""
+
+    idempotency_key: str
+    function: str
+    args: list[Any]
+    start_index: int
+    calls: list[tuple[int, OplogEntry]] = field(default_factory=list)
+    outcome: InvocationCompleted | InvocationFailed | None = None
+    open_atomic: int | None = None
+    """Index of an atomic region begun and not ended (only meaningful while in flight)."""
+
+
+@dataclass
+class History:
+    """A worker's oplog, digested."""
+
+    length: int = 0
+    create: Create | None = None
+    invocations: list[InvocationRecord] = field(default_factory=list)
+    pending: list[PendingInvocation] = field(default_factory=list)
+    """Accepted, not yet started, in arrival order."""
+    last_entry: OplogEntry | None = None
+    fatal_error: str | None = None
+
+    @property
+    def in_flight(self) -> InvocationRecord | None:
+        """The invocation that started and did not finish (a crash interrupted it)."""
+        if self.invocations and self.invocations[-1].outcome is None:
+            return self.invocations[-1]
+        return None
+
+    @property
+    def completed(self) -> list[InvocationRecord]:
+        """Invocations whose effects on the worker's state stand (completed, not failed)."""
+        return [r for r in self.invocations if isinstance(r.outcome, InvocationCompleted)]
+
+    def results(self) -> dict[str, InvocationCompleted | InvocationFailed]:
+        """Outcome by idempotency key, for deduplicating invocations."""
+        return {r.idempotency_key: r.outcome for r in self.invocations if r.outcome is not None}
+
+    def status(self, live: bool) -> WorkerStatus:
+        if self.fatal_error is not None:
+            return WorkerStatus.FAILED
+        if self.in_flight is not None:
+            if isinstance(self.last_entry, ErrorRecorded) and self.last_entry.transient:
+                return WorkerStatus.RETRYING
+            return WorkerStatus.RUNNING
+        if self.pending:
+            return WorkerStatus.RUNNING
+        if live:
+            return WorkerStatus.IDLE
+        return WorkerStatus.SUSPENDED if isinstance(self.last_entry, Suspend) or self.length == 0 else WorkerStatus.IDLE
+
+
+def skipped_indexes(entries: list[tuple[int, OplogEntry]]) -> set[int]:
+    """Indexes that jumps remove from replay."""
+    skipped: set[int] = set()
+    for index, entry in entries:
+        if isinstance(entry, Jump):
+            skipped.update(range(entry.start, entry.end + 1))
+    return skipped
+
+
+def analyze(entries: list[tuple[int, OplogEntry]]) -> History:
+    """Digest ``(index, entry)`` pairs, oldest first, into a History."""
+    history = History(length=entries[-1][0] if entries else 0)
+    skipped = skipped_indexes(entries)
+    started: set[str] = set()
+    pending: dict[str, PendingInvocation] = {}
+    current: InvocationRecord | None = None
+    for index, entry in entries:
+        history.last_entry = entry
+        if index in skipped:
+            continue
+        if isinstance(entry, Create):
+            history.create = entry
+        elif isinstance(entry, PendingInvocation):
+            pending.setdefault(entry.idempotency_key, entry)
+        elif isinstance(entry, InvocationStarted):
+            current = InvocationRecord(entry.idempotency_key, entry.function, entry.args, index)
+            history.invocations.append(current)
+            started.add(entry.idempotency_key)
+        elif isinstance(entry, (InvocationCompleted, InvocationFailed)):
+            if current is not None and current.idempotency_key == entry.idempotency_key:
+                current.outcome = entry
+                current = None
+        elif isinstance(entry, REPLAYABLE) and current is not None:
+            current.calls.append((index, entry))
+            if isinstance(entry, AtomicBegin):
+                current.open_atomic = index
+            elif isinstance(entry, AtomicEnd):
+                current.open_atomic = None
+        elif isinstance(entry, ErrorRecorded) and not entry.transient:
+            history.fatal_error = entry.message
+    history.pending = [p for key, p in pending.items() if key not in started]
+    return history

@@ -1,0 +1,474 @@
+"""A live worker instance: a wasmtime instance whose host calls are recorded and replayed.
+
+Each host call goes through ``_durable``. While the current invocation still has recorded
+entries the call is *replayed*: checked against the record (function and request) and
+answered from it. Past the end of the record the call is *live*: performed through the
+environment and recorded. A call with an external effect writes a durable
+BeginRemoteWrite first; finding one without its HostCall on replay means the call may
+have happened, so it is sent again with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import wasmtime
+from wasmtime import component as wc
+
+from .engine import EPOCH_TICK_SECONDS, Engine
+from .environment import Environment, ServiceRequest
+from .errors import GolemError, ReplayDivergence
+from .ids import WorkerId
+from .oplog.entries import AtomicBegin, AtomicEnd, BeginRemoteWrite, ErrorRecorded, HostCall, OplogEntry
+from .oplog_writer import OplogWriter
+from .policy import ResourceLimits, RetryPolicy
+from .services import ServiceRejected, ServiceUnavailable
+from .templates import CompiledTemplate
+
+HOST_INTERFACE = "golemsim:host/durable@0.1.0"
+KEY_NAMESPACE = uuid.UUID("6f2b7c1e-0d4a-4f1e-9a57-1c2d3e4f5a6b")
+STDERR_TAIL = 2000
+_PYTHON_EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b.*)$", re.MULTILINE)
+
+log = logging.getLogger("golemsim.worker")
+_LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "warning": logging.WARNING,
+               "error": logging.ERROR}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one run of an invocation ended."""
+
+    ok: bool
+    result: Any
+    """The JSON result when ok, else the error message."""
+    fuel: int
+
+
+class UnsupportedHostCall(GolemError):
+    """The guest called a WASI function golemsim does not offer; that invocation fails."""
+
+
+def _canonical(value: Any) -> Any:
+    """The JSON form of a request, so live and recorded requests compare equal."""
+    return json.loads(json.dumps(value))
+
+
+class InvocationContext:
+    """The state of the invocation that is running: its record and how far replay got."""
+
+    def __init__(self, key: str, recorded: list[tuple[int, OplogEntry]], *, may_go_live: bool) -> None:
+        self.key = key
+        self.recorded = recorded
+        self.position = 0
+        self.may_go_live = may_go_live
+        self.keys_made = 0
+
+    @property
+    def replaying(self) -> bool:
+        return self.position < len(self.recorded)
+
+    def take(self) -> tuple[int, OplogEntry]:
+        item = self.recorded[self.position]
+        self.position += 1
+        return item
+
+
+class WorkerInstance:
+    """One instantiated component with golemsim's durable host functions linked in."""
+
+    def __init__(
+        self,
+        worker: WorkerId,
+        template: CompiledTemplate,
+        engine: Engine,
+        environment: Environment,
+        writer: OplogWriter,
+        limits: ResourceLimits,
+        retry: RetryPolicy,
+    ) -> None:
+        self.worker = worker
+        self.template = template
+        self.engine = engine
+        self.environment = environment
+        self.writer = writer
+        self.limits = limits
+        self.retry = retry
+        self.context: InvocationContext | None = None
+        self.dead = False
+        self.store = wasmtime.Store(engine.wasmtime)
+        self.store.set_limits(memory_size=limits.memory_bytes)
+        # Guest output goes to a private file (read back to explain traps). A Python callback
+        # would be called from wasmtime's I/O threads, which aborts the process at exit.
+        fd, self._output_path = tempfile.mkstemp(prefix="golemsim-guest-", suffix=".log")
+        os.close(fd)
+        self._output_mark = 0
+        wasi = wasmtime.WasiConfig()
+        wasi.stdout_file = self._output_path
+        wasi.stderr_file = self._output_path
+        self.store.set_wasi(wasi)
+        self.store.set_fuel(limits.fuel_per_invocation)
+        self._arm_deadline()
+        linker = wc.Linker(engine.wasmtime)
+        linker.allow_shadowing = True
+        linker.add_wasip2()
+        self._link(linker)
+        try:
+            self.instance = linker.instantiate(self.store, template.component)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as error:
+            raise GolemError(f"cannot instantiate template {template.name} for {worker}: {error}") from None
+        self._funcs: dict[str, wc.Func] = {}
+
+    # -- running invocations -----------------------------------------------------------
+
+    def run(
+        self, key: str, function: str, args: list[Any], recorded: list[tuple[int, OplogEntry]], *, may_go_live: bool
+    ) -> Outcome:
+        """Run one invocation: replay ``recorded``, then (if allowed) continue live.
+
+        A trap, fuel exhaustion, timeout or the memory limit give Outcome(ok=False); the
+        instance is then dead (``dead``) and must be rebuilt. Raises ReplayDivergence if the
+        guest does not do what the record says.
+        """
+        signature = self.template.function(function)
+        typed_args = signature.args_from_json(args)
+        func = self._funcs.get(function)
+        if func is None:
+            func = self.instance.get_func(self.store, function)
+            if func is None:
+                raise GolemError(f"template {self.template.name} lists {function} but the instance lacks it")
+            self._funcs[function] = func
+        self.context = InvocationContext(key, recorded, may_go_live=may_go_live)
+        self.store.set_fuel(self.limits.fuel_per_invocation)
+        self._arm_deadline()
+        self._output_mark = os.path.getsize(self._output_path)
+        try:
+            raw = func(self.store, *typed_args)
+            func.post_return(self.store)
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as trap:
+            self.dead = True
+            return Outcome(False, self._trap_message(trap), self._fuel_used())
+        except UnsupportedHostCall as error:
+            self.dead = True
+            return Outcome(False, str(error), self._fuel_used())
+        except BaseException:
+            self.dead = True
+            raise
+        finally:
+            context, self.context = self.context, None
+        if context.replaying:
+            index, entry = context.recorded[context.position]
+            raise ReplayDivergence(str(self.worker), index, _describe(entry), "no further host call")
+        return Outcome(True, signature.result_to_json(raw), self._fuel_used())
+
+    def _fuel_used(self) -> int:
+        return self.limits.fuel_per_invocation - self.store.get_fuel()
+
+    def _arm_deadline(self) -> None:
+        if self.limits.timeout_seconds is None:
+            self.store.set_epoch_deadline(2**62)
+        else:
+            self.engine.start_ticker()
+            self.store.set_epoch_deadline(max(1, int(self.limits.timeout_seconds / EPOCH_TICK_SECONDS)))
+
+    def close(self) -> None:
+        """Release the instance's files (the wasmtime store is freed with the object)."""
+        with contextlib.suppress(OSError):
+            os.unlink(self._output_path)
+
+    def __del__(self) -> None:
+        self.close()
+
+    def _guest_output(self) -> str:
+        """What the guest wrote during the current invocation (its tail)."""
+        with open(self._output_path, "rb") as output:
+            output.seek(max(self._output_mark, os.path.getsize(self._output_path) - STDERR_TAIL))
+            return output.read().decode(errors="replace")
+
+    def _trap_message(self, trap: Exception) -> str:
+        text = str(trap)
+        if "all fuel consumed" in text:
+            reason = f"ran out of fuel (limit {self.limits.fuel_per_invocation:,} per invocation; an infinite loop?)"
+        elif "interrupt" in text:
+            reason = f"timed out: the guest ran for more than {self.limits.timeout_seconds} s without a host call"
+        else:
+            lines = [line for line in text.splitlines() if line.strip()]
+            reason = "trap: " + (lines[-1].strip() if lines else "unknown")
+        guest = self._guest_output()
+        if "MemoryError" in guest:
+            reason = f"out of memory (limit {self.limits.memory_bytes // (1024 * 1024)} MiB per worker); " + reason
+        exceptions = _PYTHON_EXCEPTION.findall(guest)
+        if exceptions:
+            return f"{reason}; guest raised {exceptions[-1].strip()}"
+        return reason
+
+    # -- the durable core -----------------------------------------------------------------
+
+    def _durable(
+        self, function: str, request: Any, perform: Callable[[BeginRemoteWrite | None], Any], *, remote_write: bool
+    ) -> Any:
+        """Replay or perform a host call, recording it when live."""
+        context = self.context
+        if context is None:
+            raise GolemError(f"host call {function} made outside of an invocation")
+        request = _canonical(request)
+        if context.replaying:
+            index, entry = context.take()
+            expected_kind = BeginRemoteWrite if remote_write else HostCall
+            if not isinstance(entry, expected_kind) or entry.function != function or entry.request != request:
+                raise ReplayDivergence(str(self.worker), index, _describe(entry), _describe_call(function, request))
+            if not remote_write:
+                assert isinstance(entry, HostCall)
+                return entry.response
+            if context.replaying:
+                result_index, result = context.take()
+                if not isinstance(result, HostCall) or result.function != function:
+                    raise ReplayDivergence(str(self.worker), result_index, _describe(result), f"result of {function}")
+                return result.response
+            # An open begin marker: the call may or may not have happened. Send it again.
+            assert isinstance(entry, BeginRemoteWrite)
+            self._require_live(context, function)
+            response = _canonical(perform(entry))
+            self.writer.add(HostCall(function, request, response, at_ms=self._now_ms()), durable=False)
+            return response
+        self._require_live(context, function)
+        begin = None
+        if remote_write:
+            begin = BeginRemoteWrite(function, request, at_ms=self._now_ms())
+            self.writer.add(begin, durable=True)
+        response = _canonical(perform(begin))
+        self.writer.add(HostCall(function, request, response, at_ms=self._now_ms()), durable=False)
+        return response
+
+    def _require_live(self, context: InvocationContext, function: str) -> None:
+        if not context.may_go_live:
+            raise ReplayDivergence(
+                str(self.worker), self.writer.last_index, "the end of a completed invocation", f"a further call of {function}"
+            )
+
+    def _now_ms(self) -> int:
+        return self.environment.wall_clock_ns() // 1_000_000
+
+    def _with_retries(self, what: str, attempt_once: Callable[[], Any]) -> Any:
+        """Run ``attempt_once`` under the retry policy; transient failures are recorded as errors."""
+        attempt = 1
+        while True:
+            try:
+                return attempt_once()
+            except ServiceUnavailable as error:
+                if attempt >= self.retry.max_attempts:
+                    return {"err": {"unavailable": f"{what}: {error} (gave up after {attempt} attempts)"}}
+                delay = self.retry.delay(attempt)
+                entry = ErrorRecorded(
+                    f"{what}: {error}", transient=True, attempt=attempt, retry_in_ms=int(delay * 1000), at_ms=self._now_ms()
+                )
+                self.writer.add(entry, durable=True)
+                self.environment.sleep(delay)
+                attempt += 1
+            except ServiceRejected as error:
+                return {"err": {"rejected": str(error)}}
+
+    # -- host functions ---------------------------------------------------------------------
+
+    def _link(self, linker: wc.Linker) -> None:
+        handlers = {**self._wasi_handlers(), HOST_INTERFACE: self._host_handlers()}
+        with linker.root() as root:
+            for interface, imported in self.template.imports.items():
+                table = handlers.get(interface)
+                if table is None:
+                    continue
+                with root.add_instance(interface) as instance:
+                    for name in imported:
+                        instance.add_func(name, table.get(name) or _unsupported(interface, name))
+
+    def _host_handlers(self) -> dict[str, Callable[..., Any]]:
+        return {
+            "call-service": self._call_service,
+            "new-idempotency-key": self._new_idempotency_key,
+            "sleep": self._sleep,
+            "invoke-worker": self._invoke_worker,
+            "worker-id": self._worker_id,
+            "oplog-index": self._oplog_index,
+            "begin-atomic": self._begin_atomic,
+            "end-atomic": self._end_atomic,
+            "log": self._log,
+        }
+
+    def _call_service(self, _store: Any, service: str, operation: str, payload_json: str, key: str) -> Any:
+        try:
+            payload = json.loads(payload_json)
+        except ValueError:
+            return wc.Variant("rejected", f"payload for {service}.{operation} is not JSON")
+        request = {"service": service, "operation": operation, "payload": payload, "idempotency_key": key}
+
+        def perform(_begin: BeginRemoteWrite | None) -> Any:
+            service_request = ServiceRequest(service, operation, payload, key)
+            return self._with_retries(
+                f"{service}.{operation}", lambda: {"ok": self.environment.call_service(service_request)}
+            )
+
+        return _to_guest_result(self._durable("call-service", request, perform, remote_write=True))
+
+    def _new_idempotency_key(self, _store: Any) -> str:
+        context = self.context
+        assert context is not None
+        context.keys_made += 1
+        name = f"{self.worker}/{context.key}/{context.keys_made}"
+        made = str(uuid.uuid5(KEY_NAMESPACE, name))
+        return str(self._durable("new-idempotency-key", None, lambda _b: made, remote_write=False))
+
+    def _sleep(self, _store: Any, millis: int) -> None:
+        def perform(begin: BeginRemoteWrite | None) -> None:
+            started_ms = begin.at_ms if begin is not None else self._now_ms()
+            remaining = started_ms + millis - self._now_ms()
+            self.environment.sleep(max(0, remaining) / 1000)
+
+        self._durable("sleep", {"millis": millis}, perform, remote_write=True)
+        self._arm_deadline()
+
+    def _invoke_worker(self, _store: Any, target: Any, function: str, args_json: str) -> Any:
+        context = self.context
+        assert context is not None
+        context.keys_made += 1
+        key = f"rpc:{uuid.uuid5(KEY_NAMESPACE, f'{self.worker}/{context.key}/{context.keys_made}')}"
+        try:
+            args = json.loads(args_json)
+        except ValueError:
+            return wc.Variant("rejected", "arguments are not JSON")
+        request = {"template": target.template, "name": target.name, "function": function, "args": args, "key": key}
+
+        def perform(_begin: BeginRemoteWrite | None) -> Any:
+            try:
+                target_id = WorkerId(target.template, target.name)
+                return {"ok": self.environment.invoke_worker(target_id, function, args, key)}
+            except GolemError as error:
+                return {"err": {"rejected": str(error)}}
+
+        response = self._durable("invoke-worker", request, perform, remote_write=True)
+        self._arm_deadline()
+        return _to_guest_result(response)
+
+    def _worker_id(self, _store: Any) -> wc.Record:
+        ref = wc.Record()
+        ref.template = self.worker.template
+        ref.name = self.worker.name
+        return ref
+
+    def _oplog_index(self, _store: Any) -> int:
+        return int(self._durable("oplog-index", None, lambda _b: self.writer.last_index, remote_write=False))
+
+    def _begin_atomic(self, _store: Any) -> int:
+        context = self.context
+        assert context is not None
+        if context.replaying:
+            index, entry = context.take()
+            if not isinstance(entry, AtomicBegin):
+                raise ReplayDivergence(str(self.worker), index, _describe(entry), "begin-atomic")
+            return index
+        self._require_live(context, "begin-atomic")
+        return self.writer.add(AtomicBegin(at_ms=self._now_ms()), durable=False)
+
+    def _end_atomic(self, _store: Any, begin: int) -> None:
+        context = self.context
+        assert context is not None
+        if context.replaying:
+            index, entry = context.take()
+            if not isinstance(entry, AtomicEnd) or entry.begin_index != begin:
+                raise ReplayDivergence(str(self.worker), index, _describe(entry), f"end-atomic({begin})")
+            return
+        self._require_live(context, "end-atomic")
+        self.writer.add(AtomicEnd(begin, at_ms=self._now_ms()), durable=True)
+
+    def _log(self, _store: Any, level: str, message: str) -> None:
+        if self.context is not None and self.context.replaying:
+            return
+        log.log(_LOG_LEVELS.get(level.lower(), logging.INFO), "[%s] %s", self.worker, message)
+
+    # -- WASI shadows: the guest's clocks and randomness are recorded ------------------
+
+    def _wasi_handlers(self) -> dict[str, dict[str, Callable[..., Any]]]:
+        def recorded(function: str, produce: Callable[[], Any]) -> Callable[..., Any]:
+            return lambda _store, *args: self._durable(function, list(args) or None, lambda _b: produce(), remote_write=False)
+
+        def wall_now(_store: Any) -> wc.Record:
+            nanos = self._durable("wall-clock.now", None, lambda _b: self.environment.wall_clock_ns(), remote_write=False)
+            return _datetime(int(nanos))
+
+        def random_bytes(_store: Any, count: int) -> bytes:
+            hex_bytes = self._durable(
+                "random.bytes", count, lambda _b: self.environment.random_bytes(count).hex(), remote_write=False
+            )
+            return bytes.fromhex(hex_bytes)
+
+        def random_u64(function: str) -> Callable[..., int]:
+            return recorded(function, lambda: int.from_bytes(self.environment.random_bytes(8), "little"))
+
+        def insecure_seed(_store: Any) -> tuple[int, int]:
+            pair = self._durable(
+                "random.insecure-seed",
+                None,
+                lambda _b: [int.from_bytes(self.environment.random_bytes(8), "little") for _ in range(2)],
+                remote_write=False,
+            )
+            return (pair[0], pair[1])
+
+        return {
+            "wasi:clocks/wall-clock@0.2.9": {"now": wall_now, "resolution": lambda _s: _datetime(1_000)},
+            "wasi:clocks/monotonic-clock@0.2.9": {
+                "now": recorded("monotonic-clock.now", self.environment.monotonic_ns),
+                "resolution": lambda _s: 1_000,
+            },
+            "wasi:random/random@0.2.9": {"get-random-bytes": random_bytes, "get-random-u64": random_u64("random.u64")},
+            "wasi:random/insecure@0.2.9": {
+                "get-insecure-random-bytes": random_bytes,
+                "get-insecure-random-u64": random_u64("random.insecure-u64"),
+            },
+            "wasi:random/insecure-seed@0.2.9": {"insecure-seed": insecure_seed},
+        }
+
+
+def _datetime(nanos: int) -> wc.Record:
+    record = wc.Record()
+    record.seconds = nanos // 1_000_000_000
+    record.nanoseconds = nanos % 1_000_000_000
+    return record
+
+
+def _unsupported(interface: str, name: str) -> Callable[..., Any]:
+    def refuse(_store: Any, *_args: Any) -> Any:
+        raise UnsupportedHostCall(
+            f"{interface}#{name} is not available to golemsim workers "
+            "(use the golemsim host interface: durable sleep instead of clock subscriptions)"
+        )
+
+    return refuse
+
+
+def _to_guest_result(response: Any) -> Any:
+    """A recorded {"ok": json} / {"err": {case: msg}} as the WIT result<string, call-error> value."""
+    if "ok" in response:
+        return json.dumps(response["ok"])
+    (case, message), = response["err"].items()
+    return wc.Variant(case, message)
+
+
+def _describe(entry: OplogEntry) -> str:
+    function = getattr(entry, "function", None)
+    request = getattr(entry, "request", None)
+    if function is None:
+        return entry.kind
+    return f"{entry.kind} {_describe_call(function, request)}"
+
+
+def _describe_call(function: str, request: Any) -> str:
+    text = json.dumps(request, sort_keys=True)
+    return f"{function}({text if len(text) <= 120 else text[:117] + '...'})"

@@ -1,0 +1,199 @@
+"""Typed oplog entries and their versioned, checksummed encoding.
+
+An entry is a small frozen dataclass. On disk it is a JSON object tagged with the
+encoding version and the entry kind; the checksum covers the worker, the index and the
+encoded bytes, so a torn write, a flipped bit or an entry copied to the wrong place is
+detected when it is read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..errors import OplogCorruption
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class OplogEntry:
+    """Base of all entries. ``at_ms`` is the environment's wall clock when it was written."""
+
+    kind: ClassVar[str] = "entry"
+    at_ms: int = field(default=0, kw_only=True)
+
+    def describe(self) -> str:
+        """A one-line human description (used by ``golemsim oplog``)."""
+        fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "at_ms"}
+        return " ".join(f"{k}={_short(v)}" for k, v in fields.items())
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class Create(OplogEntry):
+    """The worker came into being, running this template version."""
+
+    kind: ClassVar[str] = "create"
+    template: str
+    version: int
+    component_hash: str
+
+
+@dataclass(frozen=True)
+class PendingInvocation(OplogEntry):
+    """An invocation was accepted; it is durable before the caller hears so."""
+
+    kind: ClassVar[str] = "pending-invocation"
+    idempotency_key: str
+    function: str
+    args: list[Any]
+
+
+@dataclass(frozen=True)
+class InvocationStarted(OplogEntry):
+    """The worker began running the invocation with this key."""
+
+    kind: ClassVar[str] = "invocation-started"
+    idempotency_key: str
+    function: str
+    args: list[Any]
+
+
+@dataclass(frozen=True)
+class HostCall(OplogEntry):
+    """A host call and its result: answered from here on replay."""
+
+    kind: ClassVar[str] = "host-call"
+    function: str
+    request: Any
+    response: Any
+
+
+@dataclass(frozen=True)
+class BeginRemoteWrite(OplogEntry):
+    """Written (durably) before a call with an external effect; a HostCall closes it."""
+
+    kind: ClassVar[str] = "begin-remote-write"
+    function: str
+    request: Any
+
+
+@dataclass(frozen=True)
+class InvocationCompleted(OplogEntry):
+    """The invocation returned ``result`` (JSON), having used ``fuel``."""
+
+    kind: ClassVar[str] = "invocation-completed"
+    idempotency_key: str
+    result: Any
+    fuel: int
+
+
+@dataclass(frozen=True)
+class InvocationFailed(OplogEntry):
+    """The invocation trapped or hit a limit; its effects on the worker's state are rolled back."""
+
+    kind: ClassVar[str] = "invocation-failed"
+    idempotency_key: str
+    error: str
+    fuel: int
+
+
+@dataclass(frozen=True)
+class ErrorRecorded(OplogEntry):
+    """A failure seen by the executor: a transient one being retried, or a fatal one."""
+
+    kind: ClassVar[str] = "error"
+    message: str
+    transient: bool
+    attempt: int = 0
+    retry_in_ms: int = 0
+
+
+@dataclass(frozen=True)
+class AtomicBegin(OplogEntry):
+    """Start of an atomic region: a crash inside it re-runs the region whole."""
+
+    kind: ClassVar[str] = "atomic-begin"
+
+
+@dataclass(frozen=True)
+class AtomicEnd(OplogEntry):
+    """End of the atomic region that began at ``begin_index``."""
+
+    kind: ClassVar[str] = "atomic-end"
+    begin_index: int
+
+
+@dataclass(frozen=True)
+class Jump(OplogEntry):
+    """Replay skips entries ``start`` to ``end`` inclusive (an abandoned atomic region)."""
+
+    kind: ClassVar[str] = "jump"
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Suspend(OplogEntry):
+    """The worker's instance was dropped to save memory; it is rebuilt by replay on demand."""
+
+    kind: ClassVar[str] = "suspend"
+
+
+ENTRY_TYPES: dict[str, type[OplogEntry]] = {
+    cls.kind: cls
+    for cls in (
+        Create,
+        PendingInvocation,
+        InvocationStarted,
+        HostCall,
+        BeginRemoteWrite,
+        InvocationCompleted,
+        InvocationFailed,
+        ErrorRecorded,
+        AtomicBegin,
+        AtomicEnd,
+        Jump,
+        Suspend,
+    )
+}
+
+
+def encode_entry(entry: OplogEntry) -> bytes:
+    """Encode an entry as versioned, canonical JSON bytes."""
+    body = {"v": FORMAT_VERSION, "kind": entry.kind, **dataclasses.asdict(entry)}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def entry_checksum(worker: str, index: int, payload: bytes) -> int:
+    """CRC-32 over the worker, the index and the encoded entry."""
+    return zlib.crc32(payload, zlib.crc32(f"{worker}#{index}#".encode()))
+
+
+def decode_entry(worker: str, index: int, payload: bytes, checksum: int) -> OplogEntry:
+    """Decode and verify one stored entry, or raise OplogCorruption naming worker and index."""
+    if entry_checksum(worker, index, payload) != checksum:
+        raise OplogCorruption(worker, index, "checksum mismatch (torn or altered entry)")
+    try:
+        body = json.loads(payload)
+        version = body.pop("v")
+        kind = body.pop("kind")
+    except (ValueError, KeyError, AttributeError, TypeError) as error:
+        raise OplogCorruption(worker, index, f"undecodable entry ({error})") from None
+    if version != FORMAT_VERSION:
+        raise OplogCorruption(worker, index, f"unknown encoding version {version}")
+    entry_type = ENTRY_TYPES.get(kind)
+    if entry_type is None:
+        raise OplogCorruption(worker, index, f"unknown entry kind {kind!r}")
+    try:
+        return entry_type(**body)
+    except TypeError as error:
+        raise OplogCorruption(worker, index, f"bad fields for {kind} ({error})") from None

@@ -1,0 +1,169 @@
+"""The SQLite oplog store: WAL, fsync on commit, group commit across workers.
+
+All appends of a process go through one committer thread. It takes every batch that is
+waiting, writes them in one transaction and commits once, so one fsync makes many
+workers' entries durable together (group commit). Each caller returns only after the
+commit that holds its entries.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import GolemError, OplogConflict
+from ..ids import WorkerId
+from .entries import OplogEntry, decode_entry, encode_entry, entry_checksum
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS oplog (
+    worker   TEXT    NOT NULL,
+    idx      INTEGER NOT NULL,
+    kind     TEXT    NOT NULL,
+    payload  BLOB    NOT NULL,
+    checksum INTEGER NOT NULL,
+    PRIMARY KEY (worker, idx)
+) WITHOUT ROWID;
+"""
+
+
+def connect(path: str | Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
+    """Open a connection in WAL mode with the given fsync policy."""
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    return conn
+
+
+@dataclass
+class _Batch:
+    worker: WorkerId
+    first_index: int
+    rows: list[tuple[str, int, str, bytes, int]]
+    done: threading.Event = field(default_factory=threading.Event)
+    error: Exception | None = None
+
+
+class SQLiteOplogStore:
+    """Oplogs in one SQLite file. ``fsync=False`` trades durability for speed (tests, demos)."""
+
+    def __init__(self, path: str | Path, *, fsync: bool = True) -> None:
+        self.path = Path(path)
+        self._synchronous = "FULL" if fsync else "OFF"
+        self._writer = connect(self.path, synchronous=self._synchronous)
+        self._writer.executescript(SCHEMA)
+        self._local = threading.local()
+        self._lengths: dict[WorkerId, int] = {}
+        self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
+        self._closed = False
+        self._committer = threading.Thread(target=self._commit_loop, name="golemsim-oplog-commit", daemon=True)
+        self._committer.start()
+
+    # -- writing -------------------------------------------------------------------------
+
+    def append(self, worker: WorkerId, first_index: int, entries: Sequence[OplogEntry]) -> None:
+        if self._closed:
+            raise GolemError(f"oplog store {self.path} is closed")
+        key = str(worker)
+        rows = []
+        for offset, entry in enumerate(entries):
+            payload = encode_entry(entry)
+            index = first_index + offset
+            rows.append((key, index, entry.kind, payload, entry_checksum(key, index, payload)))
+        batch = _Batch(worker, first_index, rows)
+        self._queue.put(batch)
+        batch.done.wait()
+        if batch.error is not None:
+            raise batch.error
+
+    def _commit_loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batches = [first]
+            stop = False
+            while True:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batches.append(more)
+            self._commit(batches)
+            if stop:
+                return
+
+    def _commit(self, batches: list[_Batch]) -> None:
+        conn = self._writer
+        staged: dict[WorkerId, int] = {}
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for batch in batches:
+                current = staged.get(batch.worker)
+                if current is None:
+                    current = self._known_length(batch.worker)
+                if batch.first_index != current + 1:
+                    batch.error = OplogConflict(
+                        f"append to {batch.worker} at {batch.first_index}, but its oplog has {current} entries"
+                    )
+                    continue
+                conn.executemany("INSERT INTO oplog VALUES (?, ?, ?, ?, ?)", batch.rows)
+                staged[batch.worker] = current + len(batch.rows)
+            conn.execute("COMMIT")
+            self._lengths.update(staged)
+        except sqlite3.Error as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for batch in batches:
+                if batch.error is None:
+                    batch.error = GolemError(f"oplog commit to {self.path} failed: {error}")
+        finally:
+            for batch in batches:
+                batch.done.set()
+
+    def _known_length(self, worker: WorkerId) -> int:
+        length = self._lengths.get(worker)
+        if length is None:
+            row = self._writer.execute("SELECT max(idx) FROM oplog WHERE worker = ?", (str(worker),)).fetchone()
+            length = row[0] or 0
+        return length
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, synchronous=self._synchronous)
+            self._local.conn = conn
+        return conn
+
+    def read(self, worker: WorkerId, start: int = 1, end: int | None = None) -> list[OplogEntry]:
+        key = str(worker)
+        rows = self._reader().execute(
+            "SELECT idx, payload, checksum FROM oplog WHERE worker = ? AND idx >= ? AND idx <= ? ORDER BY idx",
+            (key, start, end if end is not None else 2**62),
+        ).fetchall()
+        return [decode_entry(key, index, bytes(payload), checksum) for index, payload, checksum in rows]
+
+    def length(self, worker: WorkerId) -> int:
+        row = self._reader().execute("SELECT max(idx) FROM oplog WHERE worker = ?", (str(worker),)).fetchone()
+        return int(row[0] or 0)
+
+    def workers(self) -> list[tuple[WorkerId, int]]:
+        rows = self._reader().execute("SELECT worker, max(idx) FROM oplog GROUP BY worker ORDER BY worker").fetchall()
+        return [(WorkerId.parse(name), int(length)) for name, length in rows]
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._committer.join()
+        self._writer.close()

@@ -1,0 +1,156 @@
+"""External services: the outside world that workers call through the host interface.
+
+A service is anything with ``handle(operation, payload, idempotency_key)``. It answers
+with a JSON value, raises ServiceRejected for a business refusal (not retried), or
+ServiceUnavailable for a transient failure (retried under the retry policy).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from .errors import GolemError
+
+
+class ServiceRejected(GolemError):
+    """The service refused the request; retrying will not change its mind."""
+
+
+class ServiceUnavailable(GolemError):
+    """The service failed transiently (timeout, overload); the request may be retried."""
+
+
+class ExternalService(Protocol):
+    """One external service."""
+
+    def handle(self, operation: str, payload: Any, idempotency_key: str) -> Any: ...
+
+
+class ServiceRegistry:
+    """Services by name, with an optional fallback for names not registered."""
+
+    def __init__(
+        self, services: Mapping[str, ExternalService] | None = None, *, fallback: ExternalService | None = None
+    ) -> None:
+        self._services = dict(services or {})
+        self._fallback = fallback
+
+    def register(self, name: str, service: ExternalService) -> None:
+        self._services[name] = service
+
+    def get(self, name: str) -> ExternalService:
+        service = self._services.get(name, self._fallback)
+        if service is None:
+            raise ServiceRejected(f"no external service named {name!r} (known: {sorted(self._services)})")
+        return service
+
+
+Behaviour = Callable[[str, str, Any], Any]
+"""How a ledger service computes its answer: ``(service, operation, payload) -> result``."""
+
+
+def echo(service: str, operation: str, payload: Any) -> Any:
+    """The default behaviour: acknowledge the request and echo its payload."""
+    return {"service": service, "operation": operation, "payload": payload}
+
+
+class LedgerService:
+    """A real local service backed by a SQLite ledger that deduplicates by idempotency key.
+
+    Every request is recorded in ``requests``; the first request of a key is applied and its
+    answer kept in ``applied``; a repeat of the key gets that answer back without being applied
+    again. ``dedupe=False`` applies every request (to show what breaks without it).
+    """
+
+    SCHEMA = """
+    CREATE TABLE IF NOT EXISTS requests (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, service TEXT, operation TEXT, idempotency_key TEXT, payload TEXT
+    );
+    CREATE TABLE IF NOT EXISTS applied (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, service TEXT, operation TEXT, idempotency_key TEXT,
+        payload TEXT, result TEXT
+    );
+    CREATE INDEX IF NOT EXISTS applied_by_key ON applied (service, idempotency_key);
+    """
+
+    def __init__(
+        self, path: str | Path, *, name: str = "ledger", behaviour: Behaviour = echo, dedupe: bool = True
+    ) -> None:
+        self.path = Path(path)
+        self.name = name
+        self.behaviour = behaviour
+        self.dedupe = dedupe
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.executescript(self.SCHEMA)
+
+    def for_service(self, name: str) -> LedgerService:
+        """A view of the same ledger under another service name."""
+        view = LedgerService.__new__(LedgerService)
+        view.__dict__.update(self.__dict__)
+        view.name = name
+        return view
+
+    def handle(self, operation: str, payload: Any, idempotency_key: str) -> Any:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO requests (service, operation, idempotency_key, payload) VALUES (?, ?, ?, ?)",
+                (self.name, operation, idempotency_key, json.dumps(payload)),
+            )
+            if self.dedupe:
+                row = self._conn.execute(
+                    "SELECT result FROM applied WHERE service = ? AND idempotency_key = ?", (self.name, idempotency_key)
+                ).fetchone()
+                if row is not None:
+                    return json.loads(row[0])
+        result = self.behaviour(self.name, operation, payload)
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO applied (service, operation, idempotency_key, payload, result) VALUES (?, ?, ?, ?, ?)",
+                (self.name, operation, idempotency_key, json.dumps(payload), json.dumps(result)),
+            )
+        return result
+
+    def applied(self, idempotency_key: str | None = None) -> list[tuple[str, str, str, Any]]:
+        """Applied effects as (service, operation, key, payload), oldest first."""
+        query = "SELECT service, operation, idempotency_key, payload FROM applied"
+        params: tuple[Any, ...] = ()
+        if idempotency_key is not None:
+            query += " WHERE idempotency_key = ?"
+            params = (idempotency_key,)
+        with self._lock:
+            rows = self._conn.execute(query + " ORDER BY seq", params).fetchall()
+        return [(s, o, k, json.loads(p)) for s, o, k, p in rows]
+
+    def received(self, idempotency_key: str | None = None) -> list[tuple[str, str, str, Any]]:
+        """Every request received, repeats included, as (service, operation, key, payload)."""
+        query = "SELECT service, operation, idempotency_key, payload FROM requests"
+        params: tuple[Any, ...] = ()
+        if idempotency_key is not None:
+            query += " WHERE idempotency_key = ?"
+            params = (idempotency_key,)
+        with self._lock:
+            rows = self._conn.execute(query + " ORDER BY seq", params).fetchall()
+        return [(s, o, k, json.loads(p)) for s, o, k, p in rows]
+
+
+class LedgerRegistry(ServiceRegistry):
+    """Every service name is served by one shared ledger file (the CLI's default)."""
+
+    def __init__(self, path: str | Path, *, behaviour: Behaviour = echo, dedupe: bool = True) -> None:
+        super().__init__()
+        self.ledger = LedgerService(path, behaviour=behaviour, dedupe=dedupe)
+
+    def get(self, name: str) -> ExternalService:
+        try:
+            return super().get(name)
+        except ServiceRejected:
+            view = self.ledger.for_service(name)
+            self.register(name, view)
+            return view

@@ -1,0 +1,229 @@
+"""Templates: deployed components, their versions, and their typed exports."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from wasmtime import component as wc
+
+from .engine import Engine, component_hash
+from .errors import BadRequest, FunctionNotFound, InvalidComponent, TemplateNotFound
+from .values import from_json, to_json, type_name
+
+
+@dataclass(frozen=True)
+class FunctionSignature:
+    """An exported function's name and WIT types, read from the component type."""
+
+    name: str
+    params: list[tuple[str, Any]]
+    result: Any
+
+    def __str__(self) -> str:
+        params = ", ".join(f"{n}: {type_name(t)}" for n, t in self.params)
+        arrow = f" -> {type_name(self.result)}" if self.result is not None else ""
+        return f"{self.name}({params}){arrow}"
+
+    def args_from_json(self, args: list[Any]) -> list[Any]:
+        """Convert JSON arguments to typed values, naming the parameter that does not fit."""
+        if not isinstance(args, list):
+            raise BadRequest(f"{self.name}: arguments must be a JSON array, got {args!r}")
+        if len(args) != len(self.params):
+            raise BadRequest(f"{self}: expected {len(self.params)} argument(s), got {len(args)}")
+        return [from_json(ty, value, f"{self.name}({name})") for (name, ty), value in zip(self.params, args)]
+
+    def result_to_json(self, value: Any) -> Any:
+        return to_json(self.result, value)
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """A deployed template version, as listed to users."""
+
+    name: str
+    version: int
+    component_hash: str
+    size: int
+    functions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CompiledTemplate:
+    """A template version compiled and ready to instantiate."""
+
+    name: str
+    version: int
+    component_hash: str
+    component: wc.Component
+    functions: dict[str, FunctionSignature]
+    imports: dict[str, list[str]]
+    """Imported interface name -> the function names the component imports from it."""
+
+    def function(self, name: str) -> FunctionSignature:
+        signature = self.functions.get(name)
+        if signature is None:
+            known = ", ".join(str(s) for s in self.functions.values())
+            raise FunctionNotFound(f"template {self.name} v{self.version} has no function {name!r}; it exports: {known}")
+        return signature
+
+
+def inspect_component(engine: Engine, component: wc.Component) -> tuple[dict[str, FunctionSignature], dict[str, list[str]]]:
+    """Read exported functions and imported interfaces from the component's type."""
+    ty = component.type
+    functions: dict[str, FunctionSignature] = {}
+    for name, item in ty.exports(engine.wasmtime).items():
+        item_ty = item.ty
+        if isinstance(item_ty, wc.FuncType):
+            functions[name] = FunctionSignature(name, list(item_ty.params), item_ty.result)
+    imports: dict[str, list[str]] = {}
+    for name, item in ty.imports(engine.wasmtime).items():
+        item_ty = item.ty
+        if isinstance(item_ty, wc.ComponentInstanceType):
+            imports[name] = [n for n, f in item_ty.exports(engine.wasmtime).items() if isinstance(f.ty, wc.FuncType)]
+    return functions, imports
+
+
+class TemplateStore(Protocol):
+    """Where deployed components are kept: (name, version) -> component bytes."""
+
+    def put(self, name: str, version: int, data: bytes) -> None: ...
+
+    def get(self, name: str, version: int | None = None) -> tuple[int, bytes]:
+        """The bytes of a version (the newest when ``version`` is None)."""
+        ...
+
+    def versions(self) -> list[tuple[str, int, str, int]]:
+        """Every deployed (name, version, hash, size)."""
+        ...
+
+
+class MemoryTemplateStore:
+    def __init__(self) -> None:
+        self._templates: dict[tuple[str, int], bytes] = {}
+
+    def put(self, name: str, version: int, data: bytes) -> None:
+        self._templates[(name, version)] = data
+
+    def get(self, name: str, version: int | None = None) -> tuple[int, bytes]:
+        known = sorted(v for (n, v) in self._templates if n == name)
+        chosen = known[-1] if version is None and known else version
+        if chosen is None or (name, chosen) not in self._templates:
+            raise TemplateNotFound(_not_found(name, version))
+        return chosen, self._templates[(name, chosen)]
+
+    def versions(self) -> list[tuple[str, int, str, int]]:
+        return [(n, v, component_hash(d), len(d)) for (n, v), d in sorted(self._templates.items())]
+
+
+class SQLiteTemplateStore:
+    """Components stored in the executor's database, content-addressed, so the file is self-contained."""
+
+    SCHEMA = """
+    CREATE TABLE IF NOT EXISTS components (hash TEXT PRIMARY KEY, bytes BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS templates (
+        name TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (name, version)
+    );
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.executescript(self.SCHEMA)
+        self._lock = threading.Lock()
+
+    def put(self, name: str, version: int, data: bytes) -> None:
+        digest = component_hash(data)
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("INSERT OR IGNORE INTO components VALUES (?, ?)", (digest, data))
+            self._conn.execute("INSERT OR REPLACE INTO templates VALUES (?, ?, ?)", (name, version, digest))
+            self._conn.execute("COMMIT")
+
+    def get(self, name: str, version: int | None = None) -> tuple[int, bytes]:
+        query = "SELECT t.version, c.bytes FROM templates t JOIN components c ON c.hash = t.hash WHERE t.name = ?"
+        params: tuple[Any, ...] = (name,)
+        if version is not None:
+            query += " AND t.version = ?"
+            params = (name, version)
+        with self._lock:
+            row = self._conn.execute(query + " ORDER BY t.version DESC LIMIT 1", params).fetchone()
+        if row is None:
+            raise TemplateNotFound(_not_found(name, version))
+        return int(row[0]), bytes(row[1])
+
+    def versions(self) -> list[tuple[str, int, str, int]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT t.name, t.version, t.hash, length(c.bytes) FROM templates t "
+                "JOIN components c ON c.hash = t.hash ORDER BY t.name, t.version"
+            ).fetchall()
+        return [(n, int(v), h, int(s)) for n, v, h, s in rows]
+
+
+def _not_found(name: str, version: int | None) -> str:
+    which = f"template {name!r}" + (f" version {version}" if version is not None else "")
+    return f"{which} is not deployed (deploy it with `golemsim deploy`)"
+
+
+class TemplateRegistry:
+    """Deploys template versions and hands out compiled templates (compiled once, then cached)."""
+
+    def __init__(self, store: TemplateStore, engine: Engine) -> None:
+        self.store = store
+        self.engine = engine
+        self._compiled: dict[str, CompiledTemplate] = {}
+        self._lock = threading.Lock()
+
+    def deploy(self, name: str, data: bytes, *, version: int | None = None, replace: bool = False) -> TemplateInfo:
+        """Deploy component bytes as a version of ``name``.
+
+        Without ``version``: identical bytes to the newest version are a no-op; otherwise the
+        next version number is used. Overwriting an existing version's code needs ``replace``
+        (workers on it will then diverge if the new code does other host calls).
+        """
+        digest = component_hash(data)
+        compiled = self._compile(name, 0, digest, data)
+        existing = {v: h for n, v, h, _ in self.store.versions() if n == name}
+        if version is None:
+            newest = max(existing, default=0)
+            if newest and existing[newest] == digest:
+                version = newest
+            else:
+                version = newest + 1
+        elif version in existing and existing[version] != digest and not replace:
+            raise BadRequest(
+                f"template {name} version {version} already exists with other code; "
+                "deploy without a version to add a new one, or pass replace"
+            )
+        if version < 1:
+            raise BadRequest(f"template versions start at 1, got {version}")
+        self.store.put(name, version, data)
+        with self._lock:
+            self._compiled.pop(f"{name}@{version}", None)
+        return TemplateInfo(name, version, digest, len(data), [str(s) for s in compiled.functions.values()])
+
+    def get(self, name: str, version: int | None = None) -> CompiledTemplate:
+        chosen, data = self.store.get(name, version)
+        key = f"{name}@{chosen}"
+        with self._lock:
+            compiled = self._compiled.get(key)
+        digest = component_hash(data)
+        if compiled is None or compiled.component_hash != digest:
+            compiled = self._compile(name, chosen, digest, data)
+            with self._lock:
+                self._compiled[key] = compiled
+        return compiled
+
+    def _compile(self, name: str, version: int, digest: str, data: bytes) -> CompiledTemplate:
+        component = self.engine.compile(data)
+        functions, imports = inspect_component(self.engine, component)
+        if not functions:
+            raise InvalidComponent(f"component for template {name!r} exports no functions")
+        return CompiledTemplate(name, version, digest, component, functions, imports)
+
+    def list(self) -> list[TemplateInfo]:
+        return [TemplateInfo(n, v, h, s) for n, v, h, s in self.store.versions()]

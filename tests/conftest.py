@@ -1,0 +1,44 @@
+"""Shared fixtures: built components (real componentize-py builds, cached) and real executors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from golemsim import Executor, LedgerRegistry, build_template
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTKIT = ROOT / "tests" / "templates" / "testkit"
+TESTKIT_CHANGED = ROOT / "tests" / "templates" / "testkit_changed"
+COUNTER = ROOT / "templates" / "counter"
+
+
+@pytest.fixture(scope="session")
+def testkit_wasm() -> Path:
+    return build_template(TESTKIT).wasm_path
+
+
+@pytest.fixture(scope="session")
+def testkit_changed_wasm() -> Path:
+    return build_template(TESTKIT_CHANGED).wasm_path
+
+
+@pytest.fixture(scope="session")
+def counter_wasm() -> Path:
+    return build_template(COUNTER).wasm_path
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> LedgerRegistry:
+    """The external world: a real SQLite ledger that deduplicates by idempotency key."""
+    return LedgerRegistry(tmp_path / "services.db")
+
+
+@pytest.fixture
+def executor(tmp_path: Path, ledger: LedgerRegistry, testkit_wasm: Path) -> Iterator[Executor]:
+    ex = Executor.open(tmp_path / "golem.db", services=ledger)
+    ex.deploy(testkit_wasm, name="testkit")
+    yield ex
+    ex.close()
