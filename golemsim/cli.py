@@ -67,15 +67,23 @@ def cmd_workers(args: argparse.Namespace) -> int:
         infos = ex.workers()
     if args.json:
         rows = [
-            {"worker": str(i.worker_id), "template_version": i.template_version, "status": i.status.value,
-             "oplog_length": i.oplog_length, "error": i.error}
+            {
+                "worker": str(i.worker_id),
+                "template_version": i.template_version,
+                "status": i.status.value,
+                "oplog_length": i.oplog_length,
+                "error": i.error,
+            }
             for i in infos
         ]
         print(json.dumps(rows, indent=2))
         return 0
     print(f"{'WORKER':<32} {'TEMPLATE':<16} {'VERSION':>7} {'STATUS':<10} {'OPLOG':>7}")
     for i in infos:
-        print(f"{i.worker_id!s:<32} {i.worker_id.template:<16} {i.template_version:>7} {i.status.value:<10} {i.oplog_length:>7}")
+        print(
+            f"{i.worker_id!s:<32} {i.worker_id.template:<16} {i.template_version:>7} "
+            f"{i.status.value:<10} {i.oplog_length:>7}"
+        )
         if i.error:
             print(f"  error: {i.error}")
     return 0

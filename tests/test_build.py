@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import COUNTER
+
 from golemsim import BuildError, build_template
 from golemsim.core.build import source_hash
 
@@ -26,7 +26,7 @@ def test_a_cached_build_is_reused(counter_wasm: Path) -> None:
 
 
 def test_folder_without_manifest_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(BuildError, match="has no golemsim.toml"):
+    with pytest.raises(BuildError, match=r"has no golemsim\.toml"):
         build_template(tmp_path)
 
 
@@ -34,5 +34,5 @@ def test_broken_wit_reports_the_toolchain_error(tmp_path: Path) -> None:
     copy = tmp_path / "broken"
     shutil.copytree(COUNTER, copy)
     (copy / "wit" / "counter.wit").write_text("package broken:x;\nworld counter { export oops: func(; }\n")
-    with pytest.raises(BuildError, match="building template counter from .* failed"):
+    with pytest.raises(BuildError, match=r"building template counter from .* failed"):
         build_template(copy, cache_dir=tmp_path / "cache")

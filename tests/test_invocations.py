@@ -59,10 +59,15 @@ def test_fifo_order_under_concurrent_callers(executor: Executor) -> None:
 
 
 def test_worker_to_worker_call_is_exactly_once_across_a_restart(executor: Executor, ledger: LedgerRegistry) -> None:
-    result = executor.invoke("testkit", "caller", "call-worker", ["testkit", "callee", "add", "[10]"], idempotency_key="r")
+    result = executor.invoke(
+        "testkit", "caller", "call-worker", ["testkit", "callee", "add", "[10]"], idempotency_key="r"
+    )
     assert result == {"ok": "10"}
     executor.restart_worker("testkit/caller")
-    assert executor.invoke("testkit", "caller", "call-worker", ["testkit", "callee", "add", "[10]"], idempotency_key="r") == result
+    assert (
+        executor.invoke("testkit", "caller", "call-worker", ["testkit", "callee", "add", "[10]"], idempotency_key="r")
+        == result
+    )
     assert executor.invoke("testkit", "callee", "add", [0]) == 10  # applied once
     rpc_keys = [e.idempotency_key for _, e in executor.oplog("testkit/callee") if e.kind == "invocation-started"]
     assert rpc_keys[0].startswith("rpc:")

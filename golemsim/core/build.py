@@ -116,8 +116,19 @@ def _run_componentize(folder: Path, manifest: TemplateManifest, wasm: Path) -> N
         shutil.copy(HOST_WIT, deps / "host.wit")
         partial = Path(tmp) / "out.wasm"
         command = [
-            _componentize_py(), "-d", str(wit), "-w", manifest.world, "componentize",
-            "-p", str(folder), "-p", str(GUEST_DIR), manifest.module, "-o", str(partial),
+            _componentize_py(),
+            "-d",
+            str(wit),
+            "-w",
+            manifest.world,
+            "componentize",
+            "-p",
+            str(folder),
+            "-p",
+            str(GUEST_DIR),
+            manifest.module,
+            "-o",
+            str(partial),
         ]
         env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}  # keep host site-packages out
         done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp)

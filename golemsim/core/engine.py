@@ -44,7 +44,9 @@ class Engine:
         config.epoch_interruption = True
         config.parallel_compilation = True
         self.wasmtime = wasmtime.Engine(config)
-        self.cache_dir = (cache_dir or default_cache_dir()) / "compiled" / f"wasmtime-{WASMTIME_VERSION}-{ENGINE_FINGERPRINT}"
+        self.cache_dir = (
+            (cache_dir or default_cache_dir()) / "compiled" / f"wasmtime-{WASMTIME_VERSION}-{ENGINE_FINGERPRINT}"
+        )
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()

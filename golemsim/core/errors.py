@@ -46,7 +46,8 @@ class ReplayDivergence(GolemError):
 
     def __init__(self, worker: str, index: int, expected: str, actual: str) -> None:
         super().__init__(
-            f"worker {worker} diverged from its oplog at entry {index}: recorded {expected}, but the code now does {actual}"
+            f"worker {worker} diverged from its oplog at entry {index}: "
+            f"recorded {expected}, but the code now does {actual}"
         )
         self.worker = worker
         self.index = index

@@ -447,7 +447,9 @@ class Executor:
             slot.worker_id, compiled, self.engine, self.environment, slot.writer, self.limits, self.retry
         )
         for record in history.completed:
-            outcome = instance.run(record.idempotency_key, record.function, record.args, record.calls, may_go_live=False)
+            outcome = instance.run(
+                record.idempotency_key, record.function, record.args, record.calls, may_go_live=False
+            )
             recorded = record.outcome
             assert isinstance(recorded, InvocationCompleted)
             if not outcome.ok or outcome.result != recorded.result:

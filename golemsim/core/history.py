@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from .oplog.entries import (
@@ -25,7 +25,7 @@ from .oplog.entries import (
 REPLAYABLE = (HostCall, BeginRemoteWrite, AtomicBegin, AtomicEnd)
 
 
-class WorkerStatus(str, Enum):
+class WorkerStatus(StrEnum):
     """A worker's status, derived from its oplog (and whether an instance is live)."""
 
     IDLE = "idle"
@@ -94,7 +94,7 @@ class History:
 def skipped_indexes(entries: list[tuple[int, OplogEntry]]) -> set[int]:
     """Indexes that jumps remove from replay."""
     skipped: set[int] = set()
-    for index, entry in entries:
+    for _index, entry in entries:
         if isinstance(entry, Jump):
             skipped.update(range(entry.start, entry.end + 1))
     return skipped

@@ -40,8 +40,13 @@ STDERR_TAIL = 2000
 _PYTHON_EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b.*)$", re.MULTILINE)
 
 log = logging.getLogger("golemsim.worker")
-_LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "warning": logging.WARNING,
-               "error": logging.ERROR}
+_LOG_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 
 
 @dataclass(frozen=True)
@@ -171,7 +176,7 @@ class WorkerInstance:
         return Outcome(True, signature.result_to_json(raw), self._fuel_used())
 
     def _fuel_used(self) -> int:
-        return self.limits.fuel_per_invocation - self.store.get_fuel()
+        return self.limits.fuel_per_invocation - int(self.store.get_fuel())
 
     def _arm_deadline(self) -> None:
         if self.limits.timeout_seconds is None:
@@ -252,7 +257,10 @@ class WorkerInstance:
     def _require_live(self, context: InvocationContext, function: str) -> None:
         if not context.may_go_live:
             raise ReplayDivergence(
-                str(self.worker), self.writer.last_index, "the end of a completed invocation", f"a further call of {function}"
+                str(self.worker),
+                self.writer.last_index,
+                "the end of a completed invocation",
+                f"a further call of {function}",
             )
 
     def _now_ms(self) -> int:
@@ -269,7 +277,11 @@ class WorkerInstance:
                     return {"err": {"unavailable": f"{what}: {error} (gave up after {attempt} attempts)"}}
                 delay = self.retry.delay(attempt)
                 entry = ErrorRecorded(
-                    f"{what}: {error}", transient=True, attempt=attempt, retry_in_ms=int(delay * 1000), at_ms=self._now_ms()
+                    f"{what}: {error}",
+                    transient=True,
+                    attempt=attempt,
+                    retry_in_ms=int(delay * 1000),
+                    at_ms=self._now_ms(),
                 )
                 self.writer.add(entry, durable=True)
                 self.environment.sleep(delay)
@@ -397,10 +409,14 @@ class WorkerInstance:
 
     def _wasi_handlers(self) -> dict[str, dict[str, Callable[..., Any]]]:
         def recorded(function: str, produce: Callable[[], Any]) -> Callable[..., Any]:
-            return lambda _store, *args: self._durable(function, list(args) or None, lambda _b: produce(), remote_write=False)
+            return lambda _store, *args: self._durable(
+                function, list(args) or None, lambda _b: produce(), remote_write=False
+            )
 
         def wall_now(_store: Any) -> wc.Record:
-            nanos = self._durable("wall-clock.now", None, lambda _b: self.environment.wall_clock_ns(), remote_write=False)
+            nanos = self._durable(
+                "wall-clock.now", None, lambda _b: self.environment.wall_clock_ns(), remote_write=False
+            )
             return _datetime(int(nanos))
 
         def random_bytes(_store: Any, count: int) -> bytes:
@@ -457,7 +473,7 @@ def _to_guest_result(response: Any) -> Any:
     """A recorded {"ok": json} / {"err": {case: msg}} as the WIT result<string, call-error> value."""
     if "ok" in response:
         return json.dumps(response["ok"])
-    (case, message), = response["err"].items()
+    ((case, message),) = response["err"].items()
     return wc.Variant(case, message)
 
 

@@ -34,7 +34,9 @@ class FunctionSignature:
             raise BadRequest(f"{self.name}: arguments must be a JSON array, got {args!r}")
         if len(args) != len(self.params):
             raise BadRequest(f"{self}: expected {len(self.params)} argument(s), got {len(args)}")
-        return [from_json(ty, value, f"{self.name}({name})") for (name, ty), value in zip(self.params, args)]
+        return [
+            from_json(ty, value, f"{self.name}({name})") for (name, ty), value in zip(self.params, args, strict=True)
+        ]
 
     def result_to_json(self, value: Any) -> Any:
         return to_json(self.result, value)
@@ -67,11 +69,15 @@ class CompiledTemplate:
         signature = self.functions.get(name)
         if signature is None:
             known = ", ".join(str(s) for s in self.functions.values())
-            raise FunctionNotFound(f"template {self.name} v{self.version} has no function {name!r}; it exports: {known}")
+            raise FunctionNotFound(
+                f"template {self.name} v{self.version} has no function {name!r}; it exports: {known}"
+            )
         return signature
 
 
-def inspect_component(engine: Engine, component: wc.Component) -> tuple[dict[str, FunctionSignature], dict[str, list[str]]]:
+def inspect_component(
+    engine: Engine, component: wc.Component
+) -> tuple[dict[str, FunctionSignature], dict[str, list[str]]]:
     """Read exported functions and imported interfaces from the component's type."""
     ty = component.type
     functions: dict[str, FunctionSignature] = {}

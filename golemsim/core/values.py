@@ -102,7 +102,7 @@ def from_json(ty: Any, value: Any, path: str = "value") -> Any:
         elements = ty.elements
         if not isinstance(value, list) or len(value) != len(elements):
             raise _fail(path, f"an array of {len(elements)}", value)
-        return tuple(from_json(t, v, f"{path}[{i}]") for i, (t, v) in enumerate(zip(elements, value)))
+        return tuple(from_json(t, v, f"{path}[{i}]") for i, (t, v) in enumerate(zip(elements, value, strict=True)))
     if isinstance(ty, wc.RecordType):
         return _record_from_json(ty, value, path)
     if isinstance(ty, wc.EnumType):
@@ -175,7 +175,7 @@ def to_json(ty: Any, value: Any) -> Any:
     if isinstance(ty, wc.ListType):
         return [to_json(ty.element, item) for item in value]
     if isinstance(ty, wc.TupleType):
-        return [to_json(t, v) for t, v in zip(ty.elements, value)]
+        return [to_json(t, v) for t, v in zip(ty.elements, value, strict=True)]
     if isinstance(ty, wc.RecordType):
         return {name: to_json(field_ty, getattr(value, name)) for name, field_ty in ty.fields}
     if isinstance(ty, wc.FlagsType):

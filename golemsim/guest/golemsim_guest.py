@@ -17,8 +17,9 @@ after a crash, so the guest sees exactly the same values the second time.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from componentize_py_types import Err
 from wit_world.imports import durable

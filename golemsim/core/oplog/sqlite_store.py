@@ -146,10 +146,14 @@ class SQLiteOplogStore:
 
     def read(self, worker: WorkerId, start: int = 1, end: int | None = None) -> list[OplogEntry]:
         key = str(worker)
-        rows = self._reader().execute(
-            "SELECT idx, payload, checksum FROM oplog WHERE worker = ? AND idx >= ? AND idx <= ? ORDER BY idx",
-            (key, start, end if end is not None else 2**62),
-        ).fetchall()
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT idx, payload, checksum FROM oplog WHERE worker = ? AND idx >= ? AND idx <= ? ORDER BY idx",
+                (key, start, end if end is not None else 2**62),
+            )
+            .fetchall()
+        )
         return [decode_entry(key, index, bytes(payload), checksum) for index, payload, checksum in rows]
 
     def length(self, worker: WorkerId) -> int:
