@@ -2,10 +2,11 @@
 
 The parent deploys the counter template; a child process runs ``counter/demo``
 ``increment(1)`` N times, each with its own idempotency key, printing an acknowledgement
-after each. Once the child is invoking, the parent kills it with SIGKILL at a random instant
-(drawn from a seed), starts it again on the same database, and carries on from the last
-acknowledged key. At the end every acknowledged invocation must have seen exactly the
-total a crash-free run would give, and the counter must equal N: nothing lost, nothing twice.
+after each. After a random number of acknowledgements the parent kills it with SIGKILL a
+random fraction of a millisecond later (all drawn from a seed), starts it again on the same
+database, and carries on from the last acknowledged key. At the end every acknowledged
+invocation must have seen exactly the total a crash-free run would give, and the counter must
+equal N: nothing lost, nothing twice.
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ def run_crash_demo(out: Path, *, invocations: int = 100, seed: int = 1, max_kill
     started = time.monotonic()
     while len(acked) < invocations:
         first = max(acked, default=0) + 1
+        if first > invocations:
+            missing = sorted(set(range(1, invocations + 1)) - set(acked))
+            report.problems.append(f"invocations never acknowledged: {missing[:10]}")
+            break
         print(f"run {report.runs + 1}: invoking keys {first}..{invocations}", file=sys.stderr, flush=True)
         child = subprocess.Popen(
             [sys.executable, "-m", "golemsim.demo", str(db), str(first), str(invocations)],
@@ -83,14 +88,25 @@ def run_crash_demo(out: Path, *, invocations: int = 100, seed: int = 1, max_kill
         )
         report.runs += 1
         assert child.stdout is not None
-        first_ack = child.stdout.readline()  # the child is up and invoking ...
-        kill = report.kills < max_kills and bool(first_ack)
+        kill = report.kills < max_kills
+        seen = ""
         if kill:
-            time.sleep(rng.uniform(0.0, 0.5))  # ... so a kill at a random instant lands mid-stream
+            # Let the child acknowledge a random number of invocations, then kill it a random
+            # fraction of a millisecond later, so the kill lands anywhere in an invocation.
+            for _ in range(rng.randint(1, max(1, 2 * invocations // max_kills))):
+                line = child.stdout.readline()
+                seen += line
+                if not line:
+                    break
+            time.sleep(rng.uniform(0.0, 0.002))
             child.send_signal(signal.SIGKILL)
             report.kills += 1
-        output, errors = child.communicate(timeout=600)
-        output = first_ack + output
+            # Read the rest through the same buffered reader: communicate() would skip lines
+            # that readline() has already buffered.
+            output, errors = seen + child.stdout.read(), ""
+            child.wait()
+        else:
+            output, errors = child.communicate(timeout=600)
         if not kill and child.returncode != 0:
             report.problems.append(f"executor process failed: {errors.strip()[-500:]}")
             break

@@ -212,7 +212,10 @@ class Executor:
         A repeated ``idempotency_key`` returns the first result without running again.
         Raises InvocationFailed (trap, limits), BadRequest, TemplateNotFound or WorkerFailed.
         """
-        return self.submit(template, worker, function, args, idempotency_key=idempotency_key).result(timeout)
+        future, inline = self._accept(template, worker, function, args, idempotency_key, inline=True)
+        if inline is not None:
+            self._drain(inline, inline=True)
+        return future.result(timeout)
 
     def submit(
         self,
@@ -224,6 +227,25 @@ class Executor:
         idempotency_key: str | None = None,
     ) -> Future[Any]:
         """Like invoke, but returns a Future once the invocation is durably accepted."""
+        future, _ = self._accept(template, worker, function, args, idempotency_key, inline=False)
+        return future
+
+    def _accept(
+        self,
+        template: str,
+        worker: str,
+        function: str,
+        args: list[Any] | tuple[Any, ...],
+        idempotency_key: str | None,
+        *,
+        inline: bool,
+    ) -> tuple[Future[Any], _Slot | None]:
+        """Record an invocation as pending and queue it.
+
+        With ``inline`` and an idle worker, the caller's own thread will run it (the returned
+        slot says so): no thread hand-off, and the pending entry is committed together with
+        the invocation's first durable entry, since the caller hears nothing before the result.
+        """
         if self._closed:
             raise GolemError("executor is closed")
         worker_id = WorkerId(template, worker)
@@ -236,23 +258,27 @@ class Executor:
                 raise WorkerFailed(slot.failure)
             done = slot.results.get(key)
             if done is not None:
-                return _finished(worker_id, done)
+                return _finished(worker_id, done), None
             waiting = slot.waiting.get(key)
             if waiting is not None:
-                return waiting
+                return waiting, None
             assert slot.writer is not None
             compiled = self.templates.get(template, slot.version or None)
             compiled.function(function).args_from_json(args)  # reject bad arguments before accepting
+            run_here = inline and not slot.draining
             now = self._now_ms()
             if slot.writer.last_index == 0:
                 slot.version = compiled.version
                 slot.writer.add(Create(template, compiled.version, compiled.component_hash, at_ms=now), durable=False)
-            slot.writer.add(PendingInvocation(key, function, args, at_ms=now), durable=True)
+            slot.writer.add(PendingInvocation(key, function, args, at_ms=now), durable=not run_here)
             future: Future[Any] = Future()
             slot.waiting[key] = future
             slot.queue.append(_Job(key, function, args, future))
+            if run_here:
+                slot.draining = True
+                return future, slot
             self._start_draining(slot)
-        return future
+        return future, None
 
     def _route(self, target: WorkerId, function: str, args: list[Any], key: str) -> Any:
         return self.invoke(target.template, target.name, function, args, idempotency_key=key)
@@ -340,7 +366,8 @@ class Executor:
         self._threads.add(thread)
         thread.start()
 
-    def _drain(self, slot: _Slot) -> None:
+    def _drain(self, slot: _Slot, *, inline: bool = False) -> None:
+        """Run the worker's queue in order. Inline (on a caller's thread) it runs one job, then hands off."""
         try:
             while True:
                 with slot.lock:
@@ -359,7 +386,13 @@ class Executor:
                 with slot.lock:
                     slot.queue.popleft()
                     slot.waiting.pop(job.key, None)
+                    if inline:
+                        slot.draining = False
+                        if slot.queue or slot.failure is not None:
+                            self._start_draining(slot)
                 self._enforce_live_limit(slot)
+                if inline:
+                    return
         finally:
             self._threads.discard(threading.current_thread())
 

@@ -246,11 +246,12 @@ class WorkerInstance:
             self.writer.add(HostCall(function, request, response, at_ms=self._now_ms()), durable=False)
             return response
         self._require_live(context, function)
-        begin = None
         if remote_write:
             begin = BeginRemoteWrite(function, request, at_ms=self._now_ms())
             self.writer.add(begin, durable=True)
-        response = _canonical(perform(begin))
+            response = _canonical(perform(begin))
+        else:
+            response = _canonical(perform(None))
         self.writer.add(HostCall(function, request, response, at_ms=self._now_ms()), durable=False)
         return response
 

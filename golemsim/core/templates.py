@@ -94,13 +94,15 @@ def inspect_component(
 
 
 class TemplateStore(Protocol):
-    """Where deployed components are kept: (name, version) -> component bytes."""
+    """Where deployed components are kept: (name, version) -> content hash -> component bytes."""
 
     def put(self, name: str, version: int, data: bytes) -> None: ...
 
-    def get(self, name: str, version: int | None = None) -> tuple[int, bytes]:
-        """The bytes of a version (the newest when ``version`` is None)."""
+    def resolve(self, name: str, version: int | None = None) -> tuple[int, str]:
+        """(version, content hash) of a version, the newest when ``version`` is None; cheap."""
         ...
+
+    def component(self, digest: str) -> bytes: ...
 
     def versions(self) -> list[tuple[str, int, str, int]]:
         """Every deployed (name, version, hash, size)."""
@@ -109,20 +111,26 @@ class TemplateStore(Protocol):
 
 class MemoryTemplateStore:
     def __init__(self) -> None:
-        self._templates: dict[tuple[str, int], bytes] = {}
+        self._templates: dict[tuple[str, int], str] = {}
+        self._components: dict[str, bytes] = {}
 
     def put(self, name: str, version: int, data: bytes) -> None:
-        self._templates[(name, version)] = data
+        digest = component_hash(data)
+        self._components[digest] = data
+        self._templates[(name, version)] = digest
 
-    def get(self, name: str, version: int | None = None) -> tuple[int, bytes]:
+    def resolve(self, name: str, version: int | None = None) -> tuple[int, str]:
         known = sorted(v for (n, v) in self._templates if n == name)
         chosen = known[-1] if version is None and known else version
         if chosen is None or (name, chosen) not in self._templates:
             raise TemplateNotFound(_not_found(name, version))
         return chosen, self._templates[(name, chosen)]
 
+    def component(self, digest: str) -> bytes:
+        return self._components[digest]
+
     def versions(self) -> list[tuple[str, int, str, int]]:
-        return [(n, v, component_hash(d), len(d)) for (n, v), d in sorted(self._templates.items())]
+        return [(n, v, h, len(self._components[h])) for (n, v), h in sorted(self._templates.items())]
 
 
 class SQLiteTemplateStore:
@@ -149,17 +157,24 @@ class SQLiteTemplateStore:
             self._conn.execute("INSERT OR REPLACE INTO templates VALUES (?, ?, ?)", (name, version, digest))
             self._conn.execute("COMMIT")
 
-    def get(self, name: str, version: int | None = None) -> tuple[int, bytes]:
-        query = "SELECT t.version, c.bytes FROM templates t JOIN components c ON c.hash = t.hash WHERE t.name = ?"
+    def resolve(self, name: str, version: int | None = None) -> tuple[int, str]:
+        query = "SELECT version, hash FROM templates WHERE name = ?"
         params: tuple[Any, ...] = (name,)
         if version is not None:
-            query += " AND t.version = ?"
+            query += " AND version = ?"
             params = (name, version)
         with self._lock:
-            row = self._conn.execute(query + " ORDER BY t.version DESC LIMIT 1", params).fetchone()
+            row = self._conn.execute(query + " ORDER BY version DESC LIMIT 1", params).fetchone()
         if row is None:
             raise TemplateNotFound(_not_found(name, version))
-        return int(row[0]), bytes(row[1])
+        return int(row[0]), str(row[1])
+
+    def component(self, digest: str) -> bytes:
+        with self._lock:
+            row = self._conn.execute("SELECT bytes FROM components WHERE hash = ?", (digest,)).fetchone()
+        if row is None:
+            raise TemplateNotFound(f"component {digest[:12]} is missing from the database")
+        return bytes(row[0])
 
     def versions(self) -> list[tuple[str, int, str, int]]:
         with self._lock:
@@ -181,7 +196,7 @@ class TemplateRegistry:
     def __init__(self, store: TemplateStore, engine: Engine) -> None:
         self.store = store
         self.engine = engine
-        self._compiled: dict[str, CompiledTemplate] = {}
+        self._compiled: dict[tuple[str, int, str], CompiledTemplate] = {}
         self._lock = threading.Lock()
 
     def deploy(self, name: str, data: bytes, *, version: int | None = None, replace: bool = False) -> TemplateInfo:
@@ -208,18 +223,19 @@ class TemplateRegistry:
         if version < 1:
             raise BadRequest(f"template versions start at 1, got {version}")
         self.store.put(name, version, data)
+        compiled.version = version
         with self._lock:
-            self._compiled.pop(f"{name}@{version}", None)
+            self._compiled[(name, version, digest)] = compiled
         return TemplateInfo(name, version, digest, len(data), [str(s) for s in compiled.functions.values()])
 
     def get(self, name: str, version: int | None = None) -> CompiledTemplate:
-        chosen, data = self.store.get(name, version)
-        key = f"{name}@{chosen}"
+        """The compiled template version (the newest when ``version`` is None); compiled once per hash."""
+        chosen, digest = self.store.resolve(name, version)
+        key = (name, chosen, digest)
         with self._lock:
             compiled = self._compiled.get(key)
-        digest = component_hash(data)
-        if compiled is None or compiled.component_hash != digest:
-            compiled = self._compile(name, chosen, digest, data)
+        if compiled is None:
+            compiled = self._compile(name, chosen, digest, self.store.component(digest))
             with self._lock:
                 self._compiled[key] = compiled
         return compiled

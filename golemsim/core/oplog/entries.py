@@ -167,10 +167,18 @@ ENTRY_TYPES: dict[str, type[OplogEntry]] = {
 }
 
 
+_FIELD_NAMES: dict[type[OplogEntry], tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in ENTRY_TYPES.values()
+}
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def encode_entry(entry: OplogEntry) -> bytes:
     """Encode an entry as versioned, canonical JSON bytes."""
-    body = {"v": FORMAT_VERSION, "kind": entry.kind, **dataclasses.asdict(entry)}
-    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    body = {name: getattr(entry, name) for name in _FIELD_NAMES[type(entry)]}
+    body["v"] = FORMAT_VERSION
+    body["kind"] = entry.kind
+    return _ENCODER.encode(body).encode()
 
 
 def entry_checksum(worker: str, index: int, payload: bytes) -> int:

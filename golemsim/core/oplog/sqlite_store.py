@@ -1,14 +1,16 @@
 """The SQLite oplog store: WAL, fsync on commit, group commit across workers.
 
-All appends of a process go through one committer thread. It takes every batch that is
-waiting, writes them in one transaction and commits once, so one fsync makes many
-workers' entries durable together (group commit). Each caller returns only after the
-commit that holds its entries.
+Group commit without a committer thread: the first appender that finds no commit running
+becomes the leader, takes every batch waiting (its own included) and commits them in one
+transaction, so one fsync makes many workers' entries durable together. Appenders that
+arrive meanwhile wait on their own batch; when a round ends, the leader wakes each of them
+once, and hands the lead to the oldest batch still waiting. An uncontended append commits
+on its own thread, with no hand-off. Each append returns only after the commit that holds
+its entries.
 """
 
 from __future__ import annotations
 
-import queue
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -44,8 +46,9 @@ class _Batch:
     worker: WorkerId
     first_index: int
     rows: list[tuple[str, int, str, bytes, int]]
-    done: threading.Event = field(default_factory=threading.Event)
+    done: bool = False
     error: Exception | None = None
+    wake: threading.Event = field(default_factory=threading.Event)
 
 
 class SQLiteOplogStore:
@@ -58,16 +61,15 @@ class SQLiteOplogStore:
         self._writer.executescript(SCHEMA)
         self._local = threading.local()
         self._lengths: dict[WorkerId, int] = {}
-        self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._waiting: list[_Batch] = []
+        self._committing = False
         self._closed = False
-        self._committer = threading.Thread(target=self._commit_loop, name="golemsim-oplog-commit", daemon=True)
-        self._committer.start()
 
     # -- writing -------------------------------------------------------------------------
 
     def append(self, worker: WorkerId, first_index: int, entries: Sequence[OplogEntry]) -> None:
-        if self._closed:
-            raise GolemError(f"oplog store {self.path} is closed")
         key = str(worker)
         rows = []
         for offset, entry in enumerate(entries):
@@ -75,30 +77,31 @@ class SQLiteOplogStore:
             index = first_index + offset
             rows.append((key, index, entry.kind, payload, entry_checksum(key, index, payload)))
         batch = _Batch(worker, first_index, rows)
-        self._queue.put(batch)
-        batch.done.wait()
+        with self._lock:
+            if self._closed:
+                raise GolemError(f"oplog store {self.path} is closed")
+            self._waiting.append(batch)
+            lead = not self._committing
+            self._committing = True
+        if not lead:
+            batch.wake.wait()  # committed by a leader, or asked to lead the next round
+        if not batch.done:
+            self._lead()
         if batch.error is not None:
             raise batch.error
 
-    def _commit_loop(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batches = [first]
-            stop = False
-            while True:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                batches.append(more)
-            self._commit(batches)
-            if stop:
-                return
+    def _lead(self) -> None:
+        with self._lock:
+            batches, self._waiting = self._waiting, []
+        self._commit(batches)
+        for done in batches:
+            done.wake.set()
+        with self._lock:
+            if self._waiting:
+                self._waiting[0].wake.set()  # its owner leads the next round
+            else:
+                self._committing = False
+                self._idle.notify_all()
 
     def _commit(self, batches: list[_Batch]) -> None:
         conn = self._writer
@@ -126,7 +129,7 @@ class SQLiteOplogStore:
                     batch.error = GolemError(f"oplog commit to {self.path} failed: {error}")
         finally:
             for batch in batches:
-                batch.done.set()
+                batch.done = True
 
     def _known_length(self, worker: WorkerId) -> int:
         length = self._lengths.get(worker)
@@ -165,9 +168,10 @@ class SQLiteOplogStore:
         return [(WorkerId.parse(name), int(length)) for name, length in rows]
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(None)
-        self._committer.join()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            while self._committing:
+                self._idle.wait()
         self._writer.close()
