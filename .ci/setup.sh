@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets up everything golemsim needs, and is fast when repeated:
+#   a virtual env in .venv, the package with its dev tools, and the template builds
+#   (componentize-py, cached in ~/.cache/golemsim by a hash of each template's sources).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "golemsim needs Python 3.11 or newer as $PYTHON (set PYTHON=... to choose another)" >&2
+    exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    if ! "$PYTHON" -m venv .venv 2>/dev/null; then
+        # Debian and Ubuntu ship venv separately.
+        if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+            apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+            rm -rf .venv && "$PYTHON" -m venv .venv
+        else
+            echo "cannot create a virtual env: install python3-venv" >&2
+            exit 1
+        fi
+    fi
+fi
+
+stamp=".venv/.golemsim-installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+    echo "==> installing golemsim and its dependencies into .venv"
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e '.[dev]'
+    rm -f .venv/.golemsim-installed-*
+    touch "$stamp"
+fi
+
+echo "==> building templates (cached by source hash)"
+for template in templates/*/ tests/templates/*/; do
+    [ -f "$template/golemsim.toml" ] && .venv/bin/golemsim build "$template"
+done
