@@ -5,6 +5,7 @@ Usage: python crash_child.py MODE DB LEDGER WASM [ARGS...]
   call FUNCTION KEY    invoke testkit/w FUNCTION("x") with idempotency key KEY and print the result.
                        While the file LEDGER.block exists, the ledger operation named in it blocks
                        (after the request is recorded, before it is applied).
+  nap MILLIS           invoke testkit/w nap(MILLIS) (a durable sleep) and print the result.
   adds FIRST LAST      invoke testkit/w add(1) with keys k<FIRST>..k<LAST>, printing "ack <i> <total>".
 
 The ledger is the external world (outside golemsim's boundary), so blocking it here is a fake
@@ -35,6 +36,8 @@ def main() -> None:
     ex.deploy(Path(wasm), name="testkit")
     if mode == "call":
         print(ex.invoke("testkit", "w", sys.argv[5], ["x"], idempotency_key=sys.argv[6]), flush=True)
+    elif mode == "nap":
+        print(ex.invoke("testkit", "w", "nap", [int(sys.argv[5])], idempotency_key="nap-1"), flush=True)
     elif mode == "adds":
         for i in range(int(sys.argv[5]), int(sys.argv[6]) + 1):
             total = ex.invoke("testkit", "w", "add", [1], idempotency_key=f"k{i}")

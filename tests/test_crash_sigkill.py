@@ -94,3 +94,29 @@ def test_kill_inside_an_atomic_region_reruns_the_region_whole(tmp_path: Path, te
     with Executor.open(db, resume=False, exclusive=False) as ex:
         jumps = [e for _, e in ex.oplog("testkit/w") if e.kind == "jump"]
     assert len(jumps) == 1
+
+
+def test_kill_during_a_durable_sleep_resumes_the_remaining_time(tmp_path: Path, testkit_wasm: Path) -> None:
+    db, ledger_path = tmp_path / "golem.db", tmp_path / "services.db"
+    child = _spawn("nap", str(db), str(ledger_path), str(testkit_wasm), "3000")
+
+    def sleeping() -> bool:
+        if not db.exists():
+            return False
+        with Executor.open(db, resume=False, exclusive=False) as ex:
+            return any(getattr(e, "function", None) == "sleep" for _, e in ex.oplog("testkit/w"))
+
+    _wait_until(sleeping)
+    time.sleep(2.0)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    child = _spawn("nap", str(db), str(ledger_path), str(testkit_wasm), "3000")
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err
+    with Executor.open(db, resume=False, exclusive=False) as ex:
+        entries = [e for _, e in ex.oplog("testkit/w")]
+    begin = next(e for e in entries if e.kind == "begin-remote-write" and e.function == "sleep")
+    woke = next(e for e in entries if e.kind == "host-call" and e.function == "sleep")
+    # Restarting the sleep from zero would wake at least 5 s after it began; resuming wakes at 3 s.
+    assert 3000 <= woke.at_ms - begin.at_ms < 4500
+    assert [e.kind for e in entries].count("begin-remote-write") == 1

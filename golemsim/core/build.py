@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .engine import default_cache_dir
 from .errors import BuildError
+from .policy import RetryPolicy
 
 HOST_WIT = Path(__file__).parent / "wit" / "host.wit"
 GUEST_DIR = Path(__file__).parent.parent / "guest"
@@ -37,6 +38,7 @@ class BuiltTemplate:
     wasm_path: Path
     source_hash: str
     cached: bool
+    retry: RetryPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class TemplateManifest:
     version: int
     world: str
     module: str
+    retry: RetryPolicy | None = None
 
     @classmethod
     def load(cls, folder: Path) -> TemplateManifest:
@@ -54,13 +57,15 @@ class TemplateManifest:
         if not path.is_file():
             raise BuildError(f"{folder} is not a template folder: it has no golemsim.toml")
         try:
-            table = tomllib.loads(path.read_text()).get("template", {})
+            document = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as error:
             raise BuildError(f"{path}: {error}") from None
+        table = document.get("template", {})
         missing = [k for k in ("name", "world", "module") if k not in table]
         if missing:
             raise BuildError(f"{path}: [template] is missing {', '.join(missing)}")
-        return cls(str(table["name"]), int(table.get("version", 1)), str(table["world"]), str(table["module"]))
+        retry = RetryPolicy.from_dict(document["retry"], f"{path} [retry]") if "retry" in document else None
+        return cls(str(table["name"]), int(table.get("version", 1)), str(table["world"]), str(table["module"]), retry)
 
 
 def _source_files(folder: Path) -> list[Path]:
@@ -102,9 +107,9 @@ def build_template(folder: str | Path, *, cache_dir: Path | None = None, force: 
     with open(out_dir / f".{manifest.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel builds of one template wait for each other
         if wasm.exists() and not force:
-            return BuiltTemplate(manifest.name, manifest.version, wasm, digest, cached=True)
+            return BuiltTemplate(manifest.name, manifest.version, wasm, digest, True, manifest.retry)
         _run_componentize(folder, manifest, wasm)
-    return BuiltTemplate(manifest.name, manifest.version, wasm, digest, cached=False)
+    return BuiltTemplate(manifest.name, manifest.version, wasm, digest, False, manifest.retry)
 
 
 def _run_componentize(folder: Path, manifest: TemplateManifest, wasm: Path) -> None:

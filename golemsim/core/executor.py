@@ -174,9 +174,19 @@ class Executor:
     # -- templates ----------------------------------------------------------------------
 
     def deploy(
-        self, source: str | Path | bytes, *, name: str | None = None, version: int | None = None, replace: bool = False
+        self,
+        source: str | Path | bytes,
+        *,
+        name: str | None = None,
+        version: int | None = None,
+        replace: bool = False,
+        retry: RetryPolicy | None = None,
     ) -> TemplateInfo:
-        """Deploy a template from a template folder (built first), a ``.wasm`` file or bytes."""
+        """Deploy a template from a template folder (built first), a ``.wasm`` file or bytes.
+
+        ``retry`` (or a folder's ``[retry]`` table in golemsim.toml) is the template's own
+        retry policy for transient service failures; without one the executor's applies.
+        """
         if isinstance(source, bytes):
             if name is None:
                 raise BadRequest("deploying raw bytes needs a template name")
@@ -188,12 +198,13 @@ class Executor:
 
                 built = build_template(path)
                 data, name = built.wasm_path.read_bytes(), name or built.name
+                retry = retry or built.retry
             elif path.is_file():
                 data, name = path.read_bytes(), name or path.stem
             else:
                 raise BadRequest(f"no template folder or .wasm file at {path}")
         WorkerId(name, "x")  # validates the template name
-        return self.templates.deploy(name, data, version=version, replace=replace)
+        return self.templates.deploy(name, data, version=version, replace=replace, retry=retry)
 
     # -- invoking -------------------------------------------------------------------------
 
@@ -477,7 +488,13 @@ class Executor:
         assert slot.writer is not None
         compiled = self.templates.get(slot.worker_id.template, slot.version or None)
         instance = WorkerInstance(
-            slot.worker_id, compiled, self.engine, self.environment, slot.writer, self.limits, self.retry
+            slot.worker_id,
+            compiled,
+            self.engine,
+            self.environment,
+            slot.writer,
+            self.limits,
+            compiled.retry or self.retry,
         )
         for record in history.completed:
             outcome = instance.run(

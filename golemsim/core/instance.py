@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -37,7 +36,6 @@ from .templates import CompiledTemplate
 HOST_INTERFACE = "golemsim:host/durable@0.1.0"
 KEY_NAMESPACE = uuid.UUID("6f2b7c1e-0d4a-4f1e-9a57-1c2d3e4f5a6b")
 STDERR_TAIL = 2000
-_PYTHON_EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b.*)$", re.MULTILINE)
 
 log = logging.getLogger("golemsim.worker")
 _LOG_LEVELS = {
@@ -211,10 +209,8 @@ class WorkerInstance:
         guest = self._guest_output()
         if "MemoryError" in guest:
             reason = f"out of memory (limit {self.limits.memory_bytes // (1024 * 1024)} MiB per worker); " + reason
-        exceptions = _PYTHON_EXCEPTION.findall(guest)
-        if exceptions:
-            return f"{reason}; guest raised {exceptions[-1].strip()}"
-        return reason
+        raised = _last_exception(guest)
+        return f"{reason}; guest raised {raised}" if raised else reason
 
     # -- the durable core -----------------------------------------------------------------
 
@@ -451,6 +447,17 @@ class WorkerInstance:
             },
             "wasi:random/insecure-seed@0.2.9": {"insecure-seed": insecure_seed},
         }
+
+
+def _last_exception(output: str) -> str | None:
+    """The exception line of the guest's last Python traceback ("ValueError: bad input")."""
+    start = output.rfind("Traceback (most recent call last):")
+    if start < 0:
+        return None
+    for line in output[start:].splitlines()[1:]:
+        if line and not line[0].isspace():
+            return line.strip()
+    return None
 
 
 def _datetime(nanos: int) -> wc.Record:

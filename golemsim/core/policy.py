@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import BadRequest
+
 MIB = 1024 * 1024
 
 
@@ -33,6 +35,27 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("a retry policy needs at least one attempt")
+
+    @classmethod
+    def from_dict(cls, table: dict[str, object], where: str) -> RetryPolicy:
+        """Read a policy from a TOML/JSON table, naming ``where`` in errors."""
+        known = {"max_attempts": int, "initial_delay": float, "multiplier": float, "max_delay": float}
+        unknown = sorted(set(table) - set(known))
+        if unknown:
+            raise BadRequest(f"{where}: unknown retry setting(s) {unknown}; known: {sorted(known)}")
+        try:
+            values = {k: known[k](v) for k, v in table.items()}
+            return cls(**values)
+        except (TypeError, ValueError) as error:
+            raise BadRequest(f"{where}: {error}") from None
+
+    def to_dict(self) -> dict[str, float]:
+        return {
+            "max_attempts": self.max_attempts,
+            "initial_delay": self.initial_delay,
+            "multiplier": self.multiplier,
+            "max_delay": self.max_delay,
+        }
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from wasmtime import component as wc
 
 from .engine import Engine, component_hash
 from .errors import BadRequest, FunctionNotFound, InvalidComponent, TemplateNotFound
+from .policy import RetryPolicy
 from .values import from_json, to_json, type_name
 
 
@@ -64,6 +66,8 @@ class CompiledTemplate:
     functions: dict[str, FunctionSignature]
     imports: dict[str, list[str]]
     """Imported interface name -> the function names the component imports from it."""
+    retry: RetryPolicy | None = None
+    """The template's own retry policy, if it was deployed with one."""
 
     def function(self, name: str) -> FunctionSignature:
         signature = self.functions.get(name)
@@ -96,7 +100,11 @@ def inspect_component(
 class TemplateStore(Protocol):
     """Where deployed components are kept: (name, version) -> content hash -> component bytes."""
 
-    def put(self, name: str, version: int, data: bytes) -> None: ...
+    def put(self, name: str, version: int, data: bytes, retry: RetryPolicy | None = None) -> None: ...
+
+    def retry_policy(self, name: str, version: int) -> RetryPolicy | None:
+        """The retry policy deployed with this version, if it has one."""
+        ...
 
     def resolve(self, name: str, version: int | None = None) -> tuple[int, str]:
         """(version, content hash) of a version, the newest when ``version`` is None; cheap."""
@@ -113,11 +121,18 @@ class MemoryTemplateStore:
     def __init__(self) -> None:
         self._templates: dict[tuple[str, int], str] = {}
         self._components: dict[str, bytes] = {}
+        self._retry: dict[tuple[str, int], RetryPolicy] = {}
 
-    def put(self, name: str, version: int, data: bytes) -> None:
+    def put(self, name: str, version: int, data: bytes, retry: RetryPolicy | None = None) -> None:
         digest = component_hash(data)
         self._components[digest] = data
         self._templates[(name, version)] = digest
+        self._retry.pop((name, version), None)
+        if retry is not None:
+            self._retry[(name, version)] = retry
+
+    def retry_policy(self, name: str, version: int) -> RetryPolicy | None:
+        return self._retry.get((name, version))
 
     def resolve(self, name: str, version: int | None = None) -> tuple[int, str]:
         known = sorted(v for (n, v) in self._templates if n == name)
@@ -139,7 +154,8 @@ class SQLiteTemplateStore:
     SCHEMA = """
     CREATE TABLE IF NOT EXISTS components (hash TEXT PRIMARY KEY, bytes BLOB NOT NULL);
     CREATE TABLE IF NOT EXISTS templates (
-        name TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (name, version)
+        name TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, retry TEXT,
+        PRIMARY KEY (name, version)
     );
     """
 
@@ -149,13 +165,23 @@ class SQLiteTemplateStore:
         self._conn.executescript(self.SCHEMA)
         self._lock = threading.Lock()
 
-    def put(self, name: str, version: int, data: bytes) -> None:
+    def put(self, name: str, version: int, data: bytes, retry: RetryPolicy | None = None) -> None:
         digest = component_hash(data)
+        policy = json.dumps(retry.to_dict()) if retry is not None else None
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.execute("INSERT OR IGNORE INTO components VALUES (?, ?)", (digest, data))
-            self._conn.execute("INSERT OR REPLACE INTO templates VALUES (?, ?, ?)", (name, version, digest))
+            self._conn.execute("INSERT OR REPLACE INTO templates VALUES (?, ?, ?, ?)", (name, version, digest, policy))
             self._conn.execute("COMMIT")
+
+    def retry_policy(self, name: str, version: int) -> RetryPolicy | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT retry FROM templates WHERE name = ? AND version = ?", (name, version)
+            ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return RetryPolicy.from_dict(json.loads(row[0]), f"retry policy of {name} v{version}")
 
     def resolve(self, name: str, version: int | None = None) -> tuple[int, str]:
         query = "SELECT version, hash FROM templates WHERE name = ?"
@@ -199,7 +225,15 @@ class TemplateRegistry:
         self._compiled: dict[tuple[str, int, str], CompiledTemplate] = {}
         self._lock = threading.Lock()
 
-    def deploy(self, name: str, data: bytes, *, version: int | None = None, replace: bool = False) -> TemplateInfo:
+    def deploy(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        version: int | None = None,
+        replace: bool = False,
+        retry: RetryPolicy | None = None,
+    ) -> TemplateInfo:
         """Deploy component bytes as a version of ``name``.
 
         Without ``version``: identical bytes to the newest version are a no-op; otherwise the
@@ -222,8 +256,9 @@ class TemplateRegistry:
             )
         if version < 1:
             raise BadRequest(f"template versions start at 1, got {version}")
-        self.store.put(name, version, data)
+        self.store.put(name, version, data, retry)
         compiled.version = version
+        compiled.retry = retry
         with self._lock:
             self._compiled[(name, version, digest)] = compiled
         return TemplateInfo(name, version, digest, len(data), [str(s) for s in compiled.functions.values()])
@@ -236,6 +271,7 @@ class TemplateRegistry:
             compiled = self._compiled.get(key)
         if compiled is None:
             compiled = self._compile(name, chosen, digest, self.store.component(digest))
+            compiled.retry = self.store.retry_policy(name, chosen)
             with self._lock:
                 self._compiled[key] = compiled
         return compiled
