@@ -111,7 +111,7 @@ def test_kill_during_a_durable_sleep_resumes_the_remaining_time(tmp_path: Path, 
     child.send_signal(signal.SIGKILL)
     child.wait()
     child = _spawn("nap", str(db), str(ledger_path), str(testkit_wasm), "3000")
-    out, err = child.communicate(timeout=120)
+    _out, err = child.communicate(timeout=120)
     assert child.returncode == 0, err
     with Executor.open(db, resume=False, exclusive=False) as ex:
         entries = [e for _, e in ex.oplog("testkit/w")]
