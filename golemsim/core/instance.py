@@ -312,7 +312,9 @@ class WorkerInstance:
             "log": self._log,
         }
 
-    def _call_service(self, _store: Any, service: str, operation: str, payload_json: str, key: str) -> Any:
+    def _call_service(self, _store: Any, service: str, operation: str, payload_json: str, key: str | None) -> Any:
+        if key is None:
+            key = self._derive_key()
         try:
             payload = json.loads(payload_json)
         except ValueError:
@@ -327,12 +329,16 @@ class WorkerInstance:
 
         return _to_guest_result(self._durable("call-service", request, perform, remote_write=True))
 
-    def _new_idempotency_key(self, _store: Any) -> str:
+    def _derive_key(self) -> str:
+        """The next key of this invocation: a function of the worker, the invocation and a counter,
+        so replay (and a re-run atomic region) derives exactly the same keys."""
         context = self.context
         assert context is not None
         context.keys_made += 1
-        name = f"{self.worker}/{context.key}/{context.keys_made}"
-        made = str(uuid.uuid5(KEY_NAMESPACE, name))
+        return str(uuid.uuid5(KEY_NAMESPACE, f"{self.worker}/{context.key}/{context.keys_made}"))
+
+    def _new_idempotency_key(self, _store: Any) -> str:
+        made = self._derive_key()
         return str(self._durable("new-idempotency-key", None, lambda _b: made, remote_write=False))
 
     def _sleep(self, _store: Any, millis: int) -> None:
@@ -345,10 +351,7 @@ class WorkerInstance:
         self._arm_deadline()
 
     def _invoke_worker(self, _store: Any, target: Any, function: str, args_json: str) -> Any:
-        context = self.context
-        assert context is not None
-        context.keys_made += 1
-        key = f"rpc:{uuid.uuid5(KEY_NAMESPACE, f'{self.worker}/{context.key}/{context.keys_made}')}"
+        key = f"rpc:{self._derive_key()}"
         try:
             args = json.loads(args_json)
         except ValueError:

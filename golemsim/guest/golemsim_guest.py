@@ -48,12 +48,11 @@ def idempotency_key() -> str:
 def call(service: str, operation: str, payload: Any = None, *, key: str | None = None) -> Any:
     """Call an external service with a JSON payload and return its decoded JSON answer.
 
-    Without ``key`` a fresh durable idempotency key is generated for the call.
+    Without ``key`` the host makes a fresh durable idempotency key for the call.
     Raises ServiceRejected or ServiceUnavailable.
     """
-    request_key = key if key is not None else durable.new_idempotency_key()
     try:
-        answer = durable.call_service(service, operation, json.dumps(payload), request_key)
+        answer = durable.call_service(service, operation, json.dumps(payload), key)
     except Err as error:
         _raise_call_error(error)
     return json.loads(answer)
