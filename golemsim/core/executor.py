@@ -18,6 +18,7 @@ from .environment import Environment, RealEnvironment
 from .errors import (
     BadRequest,
     GolemError,
+    Interrupted,
     InvocationFailed,
     OplogCorruption,
     ReplayDivergence,
@@ -384,7 +385,7 @@ class Executor:
                 with slot.lock:
                     if not slot.queue or self._closed or slot.failure is not None:
                         slot.draining = False
-                        self._fail_queue(slot)
+                        self._release_queue(slot)
                         return
                     job = slot.queue[0]
                 try:
@@ -407,14 +408,22 @@ class Executor:
         finally:
             self._threads.discard(threading.current_thread())
 
-    def _fail_queue(self, slot: _Slot) -> None:
-        if slot.failure is None:
+    def _release_queue(self, slot: _Slot) -> None:
+        """Answer the callers of jobs that will not run here: the worker failed, or we are closing."""
+        if slot.failure is not None:
+            error: GolemError = WorkerFailed(slot.failure)
+        elif self._closed:
+            error = Interrupted(
+                f"executor closed before running this invocation on {slot.worker_id}; "
+                "it is durably pending and resumes when the database is opened again"
+            )
+        else:
             return
         while slot.queue:
             job = slot.queue.popleft()
             slot.waiting.pop(job.key, None)
             if not job.future.done():
-                job.future.set_exception(WorkerFailed(slot.failure))
+                job.future.set_exception(error)
 
     def _run(self, slot: _Slot, job: _Job) -> None:
         writer = slot.writer
