@@ -28,24 +28,32 @@ def _wait_until(condition, timeout: float = 60.0) -> None:  # type: ignore[no-un
         time.sleep(0.01)
 
 
-def test_kill_inside_second_external_call_then_resume(tmp_path: Path, testkit_wasm: Path) -> None:
+def _kill_while_blocked_then_resume(
+    tmp_path: Path, wasm: Path, function: str, blocked_operation: str
+) -> tuple[LedgerService, list[tuple[str, str, str, object]], str]:
+    """Run FUNCTION in a child executor, SIGKILL it while the ledger blocks BLOCKED_OPERATION,
+    then run it again with the same key. Returns the ledger, what it had received at the
+    kill, and the second child's output."""
     db, ledger_path = tmp_path / "golem.db", tmp_path / "services.db"
     block = Path(str(ledger_path) + ".block")
-    block.write_text("second")
-    child = _spawn("call", str(db), str(ledger_path), str(testkit_wasm), "two-calls", "inv-1")
+    block.write_text(blocked_operation)
+    child = _spawn("call", str(db), str(ledger_path), str(wasm), function, "inv-1")
     ledger = LedgerService(ledger_path)
-    _wait_until(lambda: any(op == "second" for _, op, _, _ in ledger.received()))
+    _wait_until(lambda: any(op == blocked_operation for _, op, _, _ in ledger.received()))
     child.send_signal(signal.SIGKILL)
     child.wait()
-    before = ledger.received()
-    assert [op for _, op, _, _ in before] == ["first", "second"]
-    assert [op for _, op, _, _ in ledger.applied()] == ["first"]
-
+    at_kill = ledger.received()
     block.unlink()
-    child = _spawn("call", str(db), str(ledger_path), str(testkit_wasm), "two-calls", "inv-1")
+    child = _spawn("call", str(db), str(ledger_path), str(wasm), function, "inv-1")
     out, err = child.communicate(timeout=120)
     assert child.returncode == 0, err
-    assert out.strip() == "{'ok': ['first', 'second']}"
+    return ledger, at_kill, out.strip()
+
+
+def test_kill_inside_second_external_call_then_resume(tmp_path: Path, testkit_wasm: Path) -> None:
+    ledger, before, out = _kill_while_blocked_then_resume(tmp_path, testkit_wasm, "two-calls", "second")
+    assert [op for _, op, _, _ in before] == ["first", "second"]
+    assert out == "{'ok': ['first', 'second']}"
 
     received = [(op, key) for _, op, key, _ in ledger.received()]
     first_key, second_key = before[0][2], before[1][2]
@@ -53,7 +61,7 @@ def test_kill_inside_second_external_call_then_resume(tmp_path: Path, testkit_wa
     assert received == [("first", first_key), ("second", second_key), ("second", second_key)]
     # ... and applied once by the deduplicating service.
     assert [(op, key) for _, op, key, _ in ledger.applied()] == [("first", first_key), ("second", second_key)]
-    with Executor.open(db, resume=False, exclusive=False) as ex:
+    with Executor.open(tmp_path / "golem.db", resume=False, exclusive=False) as ex:
         kinds = [entry.kind for _, entry in ex.oplog("testkit/w")]
     assert kinds.count("invocation-completed") == 1
     assert kinds.count("begin-remote-write") == 2
@@ -72,26 +80,15 @@ def test_two_hundred_invocations_with_kills_at_random_instants(tmp_path: Path) -
 
 
 def test_kill_inside_an_atomic_region_reruns_the_region_whole(tmp_path: Path, testkit_wasm: Path) -> None:
-    db, ledger_path = tmp_path / "golem.db", tmp_path / "services.db"
-    block = Path(str(ledger_path) + ".block")
-    block.write_text("atomic-second")
-    child = _spawn("call", str(db), str(ledger_path), str(testkit_wasm), "atomic-pair", "a-1")
-    ledger = LedgerService(ledger_path)
-    _wait_until(lambda: any(op == "atomic-second" for _, op, _, _ in ledger.received()))
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    block.unlink()
-    child = _spawn("call", str(db), str(ledger_path), str(testkit_wasm), "atomic-pair", "a-1")
-    out, err = child.communicate(timeout=120)
-    assert child.returncode == 0, err
-    assert out.strip() == "['atomic-first', 'atomic-second']"
+    ledger, _, out = _kill_while_blocked_then_resume(tmp_path, testkit_wasm, "atomic-pair", "atomic-second")
+    assert out == "['atomic-first', 'atomic-second']"
     # The region ran again from its start: the first call was re-sent, with the same key,
     # so the deduplicating service still applied each call once.
     received = [op for _, op, _, _ in ledger.received()]
     assert received == ["atomic-first", "atomic-second", "atomic-first", "atomic-second"]
     applied = ledger.applied()
     assert [op for _, op, _, _ in applied] == ["atomic-first", "atomic-second"]
-    with Executor.open(db, resume=False, exclusive=False) as ex:
+    with Executor.open(tmp_path / "golem.db", resume=False, exclusive=False) as ex:
         jumps = [e for _, e in ex.oplog("testkit/w") if e.kind == "jump"]
     assert len(jumps) == 1
 
