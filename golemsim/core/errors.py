@@ -68,6 +68,10 @@ class InvocationFailed(GolemError):
         self.message = message
 
 
+class UnsupportedHostCall(GolemError):
+    """The guest called a WASI function golemsim does not offer; that invocation fails."""
+
+
 class WorkerFailed(GolemError):
     """The worker cannot run: its oplog is corrupt or its code diverged. Its oplog is kept untouched."""
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import threading
 import uuid
 from collections import OrderedDict, deque
@@ -13,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .database_lock import lock_database, release_database
 from .engine import Engine
 from .environment import Environment, RealEnvironment
 from .errors import (
@@ -32,7 +31,6 @@ from .oplog.entries import (
     ErrorRecorded,
     InvocationCompleted,
     InvocationStarted,
-    Jump,
     OplogEntry,
     PendingInvocation,
     Suspend,
@@ -43,6 +41,7 @@ from .oplog.sqlite_store import SQLiteOplogStore
 from .oplog.store import OplogStore
 from .oplog_writer import OplogWriter
 from .policy import ResourceLimits, RetryPolicy
+from .recovery import replay_completed, resume_point
 from .services import LedgerRegistry, ServiceRegistry
 from .templates import MemoryTemplateStore, SQLiteTemplateStore, TemplateInfo, TemplateRegistry, TemplateStore
 
@@ -153,7 +152,7 @@ class Executor:
             executor = cls(MemoryOplogStore(), MemoryTemplateStore(), environment=RealEnvironment(registry), **options)
         else:
             db = Path(path)
-            lock_fd = _lock_database(db) if exclusive else None
+            lock_fd = lock_database(db) if exclusive else None
             registry = services or LedgerRegistry(db.with_name(db.name + "-services.db"))
             executor = cls(
                 SQLiteOplogStore(db, fsync=fsync),
@@ -434,7 +433,7 @@ class Executor:
             if job.record is None:
                 writer.add(InvocationStarted(job.key, job.function, job.args, at_ms=self._now_ms()), durable=False)
             else:
-                recorded = self._resume_point(slot, job.record)
+                recorded = resume_point(writer, job.record, self._now_ms())
             outcome = instance.run(job.key, job.function, job.args, recorded, may_go_live=True)
             if instance.dead:
                 slot.instance = None
@@ -457,15 +456,6 @@ class Executor:
             job.future.set_result(outcome.result)
         else:
             job.future.set_exception(InvocationFailed(str(slot.worker_id), job.function, str(outcome.result)))
-
-    def _resume_point(self, slot: _Slot, record: InvocationRecord) -> list[tuple[int, OplogEntry]]:
-        """The recorded calls to replay for an interrupted invocation; an open atomic region is dropped."""
-        writer = slot.writer
-        assert writer is not None
-        if record.open_atomic is None:
-            return record.calls
-        writer.add(Jump(record.open_atomic, writer.last_index, at_ms=self._now_ms()), durable=True)
-        return [(index, entry) for index, entry in record.calls if index < record.open_atomic]
 
     def _fail_worker(self, slot: _Slot, error: Exception) -> None:
         """A worker that cannot go on: record why (unless its oplog is corrupt) and keep every byte."""
@@ -505,17 +495,7 @@ class Executor:
             self.limits,
             compiled.retry or self.retry,
         )
-        for record in history.completed:
-            outcome = instance.run(
-                record.idempotency_key, record.function, record.args, record.calls, may_go_live=False
-            )
-            recorded = record.outcome
-            assert isinstance(recorded, InvocationCompleted)
-            if not outcome.ok or outcome.result != recorded.result:
-                got = f"result {outcome.result!r}" if outcome.ok else f"failure: {outcome.result}"
-                raise ReplayDivergence(
-                    str(slot.worker_id), record.start_index, f"result {recorded.result!r} of {record.function}", got
-                )
+        replay_completed(instance, history)
         return instance
 
     def _touch(self, slot: _Slot) -> None:
@@ -594,7 +574,7 @@ class Executor:
         self.oplogs.close()
         self.engine.stop()
         if self._lock_file is not None:
-            os.close(self._lock_file)
+            release_database(self._lock_file)
             self._lock_file = None
 
 
@@ -605,15 +585,3 @@ def _finished(worker_id: WorkerId, outcome: InvocationCompleted | FailedEntry) -
     else:
         future.set_exception(InvocationFailed(str(worker_id), "(earlier invocation)", outcome.error))
     return future
-
-
-def _lock_database(db: Path) -> int:
-    """Hold an exclusive lock beside the database for as long as the executor lives."""
-    db.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(str(db) + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise GolemError(f"database {db} is in use by another executor process") from None
-    return fd

@@ -25,13 +25,14 @@ from wasmtime import component as wc
 
 from .engine import EPOCH_TICK_SECONDS, Engine
 from .environment import Environment, ServiceRequest
-from .errors import GolemError, ReplayDivergence
+from .errors import GolemError, ReplayDivergence, UnsupportedHostCall
 from .ids import WorkerId
 from .oplog.entries import AtomicBegin, AtomicEnd, BeginRemoteWrite, ErrorRecorded, HostCall, OplogEntry
 from .oplog_writer import OplogWriter
 from .policy import ResourceLimits, RetryPolicy
 from .services import ServiceRejected, ServiceUnavailable
 from .templates import CompiledTemplate
+from .wasi_shadows import unsupported, wasi_shadows
 
 HOST_INTERFACE = "golemsim:host/durable@0.1.0"
 KEY_NAMESPACE = uuid.UUID("6f2b7c1e-0d4a-4f1e-9a57-1c2d3e4f5a6b")
@@ -55,10 +56,6 @@ class Outcome:
     result: Any
     """The JSON result when ok, else the error message."""
     fuel: int
-
-
-class UnsupportedHostCall(GolemError):
-    """The guest called a WASI function golemsim does not offer; that invocation fails."""
 
 
 def _canonical(value: Any) -> Any:
@@ -289,7 +286,10 @@ class WorkerInstance:
     # -- host functions ---------------------------------------------------------------------
 
     def _link(self, linker: wc.Linker) -> None:
-        handlers = {**self._wasi_handlers(), HOST_INTERFACE: self._host_handlers()}
+        def record(function: str, request: Any, produce: Callable[[], Any]) -> Any:
+            return self._durable(function, request, lambda _begin: produce(), remote_write=False)
+
+        handlers = {**wasi_shadows(record, self.environment), HOST_INTERFACE: self._host_handlers()}
         with linker.root() as root:
             for interface, imported in self.template.imports.items():
                 table = handlers.get(interface)
@@ -297,7 +297,7 @@ class WorkerInstance:
                     continue
                 with root.add_instance(interface) as instance:
                     for name in imported:
-                        instance.add_func(name, table.get(name) or _unsupported(interface, name))
+                        instance.add_func(name, table.get(name) or unsupported(interface, name))
 
     def _host_handlers(self) -> dict[str, Callable[..., Any]]:
         return {
@@ -405,52 +405,6 @@ class WorkerInstance:
             return
         log.log(_LOG_LEVELS.get(level.lower(), logging.INFO), "[%s] %s", self.worker, message)
 
-    # -- WASI shadows: the guest's clocks and randomness are recorded ------------------
-
-    def _wasi_handlers(self) -> dict[str, dict[str, Callable[..., Any]]]:
-        def recorded(function: str, produce: Callable[[], Any]) -> Callable[..., Any]:
-            return lambda _store, *args: self._durable(
-                function, list(args) or None, lambda _b: produce(), remote_write=False
-            )
-
-        def wall_now(_store: Any) -> wc.Record:
-            nanos = self._durable(
-                "wall-clock.now", None, lambda _b: self.environment.wall_clock_ns(), remote_write=False
-            )
-            return _datetime(int(nanos))
-
-        def random_bytes(_store: Any, count: int) -> bytes:
-            hex_bytes = self._durable(
-                "random.bytes", count, lambda _b: self.environment.random_bytes(count).hex(), remote_write=False
-            )
-            return bytes.fromhex(hex_bytes)
-
-        def random_u64(function: str) -> Callable[..., int]:
-            return recorded(function, lambda: int.from_bytes(self.environment.random_bytes(8), "little"))
-
-        def insecure_seed(_store: Any) -> tuple[int, int]:
-            pair = self._durable(
-                "random.insecure-seed",
-                None,
-                lambda _b: [int.from_bytes(self.environment.random_bytes(8), "little") for _ in range(2)],
-                remote_write=False,
-            )
-            return (pair[0], pair[1])
-
-        return {
-            "wasi:clocks/wall-clock@0.2.9": {"now": wall_now, "resolution": lambda _s: _datetime(1_000)},
-            "wasi:clocks/monotonic-clock@0.2.9": {
-                "now": recorded("monotonic-clock.now", self.environment.monotonic_ns),
-                "resolution": lambda _s: 1_000,
-            },
-            "wasi:random/random@0.2.9": {"get-random-bytes": random_bytes, "get-random-u64": random_u64("random.u64")},
-            "wasi:random/insecure@0.2.9": {
-                "get-insecure-random-bytes": random_bytes,
-                "get-insecure-random-u64": random_u64("random.insecure-u64"),
-            },
-            "wasi:random/insecure-seed@0.2.9": {"insecure-seed": insecure_seed},
-        }
-
 
 def _last_exception(output: str) -> str | None:
     """The exception line of the guest's last Python traceback ("ValueError: bad input")."""
@@ -461,23 +415,6 @@ def _last_exception(output: str) -> str | None:
         if line and not line[0].isspace():
             return line.strip()
     return None
-
-
-def _datetime(nanos: int) -> wc.Record:
-    record = wc.Record()
-    record.seconds = nanos // 1_000_000_000
-    record.nanoseconds = nanos % 1_000_000_000
-    return record
-
-
-def _unsupported(interface: str, name: str) -> Callable[..., Any]:
-    def refuse(_store: Any, *_args: Any) -> Any:
-        raise UnsupportedHostCall(
-            f"{interface}#{name} is not available to golemsim workers "
-            "(use the golemsim host interface: durable sleep instead of clock subscriptions)"
-        )
-
-    return refuse
 
 
 def _to_guest_result(response: Any) -> Any:

@@ -1,0 +1,40 @@
+"""Rebuilding a worker from its oplog."""
+
+from __future__ import annotations
+
+from .errors import ReplayDivergence
+from .history import History, InvocationRecord
+from .instance import WorkerInstance
+from .oplog.entries import InvocationCompleted, Jump, OplogEntry
+from .oplog_writer import OplogWriter
+
+
+def replay_completed(instance: WorkerInstance, history: History) -> int:
+    """Re-run every completed invocation on a fresh instance, host calls answered from the oplog.
+
+    Failed invocations are skipped (their effects were rolled back). Each replayed result must
+    equal the recorded one; otherwise the code diverged. Returns how many were replayed.
+    """
+    completed = history.completed
+    for record in completed:
+        outcome = instance.run(record.idempotency_key, record.function, record.args, record.calls, may_go_live=False)
+        recorded = record.outcome
+        assert isinstance(recorded, InvocationCompleted)
+        if not outcome.ok or outcome.result != recorded.result:
+            got = f"result {outcome.result!r}" if outcome.ok else f"failure: {outcome.result}"
+            raise ReplayDivergence(
+                str(instance.worker), record.start_index, f"result {recorded.result!r} of {record.function}", got
+            )
+    return len(completed)
+
+
+def resume_point(writer: OplogWriter, record: InvocationRecord, now_ms: int) -> list[tuple[int, OplogEntry]]:
+    """The recorded calls to replay for an interrupted invocation before it goes live.
+
+    An atomic region that was open when the worker died is abandoned: a Jump entry removes
+    it from every future replay, and the invocation re-runs it whole from its start.
+    """
+    if record.open_atomic is None:
+        return record.calls
+    writer.add(Jump(record.open_atomic, writer.last_index, at_ms=now_ms), durable=True)
+    return [(index, entry) for index, entry in record.calls if index < record.open_atomic]
