@@ -114,3 +114,8 @@ def test_live_instances_are_bounded_and_suspended_workers_recover(
         statuses = {str(i.worker_id): i.status for i in ex.workers()}
         assert list(statuses.values()).count(WorkerStatus.SUSPENDED) >= 3
         assert any(e.kind == "suspend" for _, e in ex.oplog("testkit/w0"))
+
+
+def test_a_worker_cannot_invoke_itself(executor: Executor) -> None:
+    result = executor.invoke("testkit", "me", "call-worker", ["testkit", "me", "add", "[1]"])
+    assert "cannot invoke itself" in result["err"]

@@ -79,3 +79,17 @@ def test_status_is_retrying_while_the_last_entry_is_a_transient_error() -> None:
     history = analyze(list(enumerate(entries, 1)))
     assert history.status(live=True) is WorkerStatus.RETRYING
     assert analyze(list(enumerate(entries[:2], 1))).status(live=True) is WorkerStatus.RUNNING
+
+
+def test_an_unexpected_service_exception_is_retried_then_reported(tmp_path: Path, testkit_wasm: Path) -> None:
+    def broken(service: str, operation: str, payload: Any) -> Any:
+        raise ConnectionResetError("peer went away")
+
+    ledger = LedgerRegistry(tmp_path / "services.db", behaviour=broken)
+    with Executor.open(tmp_path / "golem.db", services=ledger, retry=RetryPolicy(2, initial_delay=0.01)) as ex:
+        ex.deploy(testkit_wasm, name="testkit")
+        with pytest.raises(InvocationFailed, match=r"unexpected ConnectionResetError\('peer went away'\)"):
+            ex.invoke("testkit", "w", "two-calls", ["t"])
+        kinds = [e.kind for _, e in ex.oplog("testkit/w")]
+        assert kinds.count("error") == 1 and kinds[-1] == "invocation-failed"
+        assert ex.invoke("testkit", "w", "add", [1]) == 1  # the worker is still usable

@@ -441,9 +441,19 @@ class Executor:
             self._fail_worker(slot, error)
             job.future.set_exception(WorkerFailed(str(error)))
             return
+        except Interrupted:
+            # The executor is stopping this run (a shutdown, or a crash in the simulation):
+            # nothing more is written; the invocation resumes from the oplog on recovery.
+            slot.instance = None
+            writer.discard_buffer()
+            raise
         except GolemError as error:
             slot.instance = None
             outcome = Outcome(False, str(error), 0)
+        except Exception as error:  # a bug outside the guest must not leave the invocation dangling
+            log.exception("unexpected error in %s on %s", job.function, slot.worker_id)
+            slot.instance = None
+            outcome = Outcome(False, f"internal error: {error!r}", 0)
         now = self._now_ms()
         entry: InvocationCompleted | FailedEntry
         if outcome.ok:

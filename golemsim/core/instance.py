@@ -25,7 +25,7 @@ from wasmtime import component as wc
 
 from .engine import EPOCH_TICK_SECONDS, Engine
 from .environment import Environment, ServiceRequest
-from .errors import GolemError, ReplayDivergence, UnsupportedHostCall
+from .errors import GolemError, Interrupted, ReplayDivergence, UnsupportedHostCall
 from .ids import WorkerId
 from .oplog.entries import AtomicBegin, AtomicEnd, BeginRemoteWrite, ErrorRecorded, HostCall, OplogEntry
 from .oplog_writer import OplogWriter
@@ -261,17 +261,26 @@ class WorkerInstance:
         return self.environment.wall_clock_ns() // 1_000_000
 
     def _with_retries(self, what: str, attempt_once: Callable[[], Any]) -> Any:
-        """Run ``attempt_once`` under the retry policy; transient failures are recorded as errors."""
+        """Run ``attempt_once`` under the retry policy; each failed attempt is recorded as an error.
+
+        ServiceUnavailable is transient by definition; any other unexpected exception from the
+        outside world is treated the same way, since the call may or may not have happened.
+        """
         attempt = 1
         while True:
             try:
                 return attempt_once()
-            except ServiceUnavailable as error:
+            except ServiceRejected as error:
+                return {"err": {"rejected": str(error)}}
+            except Interrupted:
+                raise
+            except Exception as error:
+                reason = str(error) if isinstance(error, ServiceUnavailable) else f"unexpected {error!r}"
                 if attempt >= self.retry.max_attempts:
-                    return {"err": {"unavailable": f"{what}: {error} (gave up after {attempt} attempts)"}}
+                    return {"err": {"unavailable": f"{what}: {reason} (gave up after {attempt} attempts)"}}
                 delay = self.retry.delay(attempt)
                 entry = ErrorRecorded(
-                    f"{what}: {error}",
+                    f"{what}: {reason}",
                     transient=True,
                     attempt=attempt,
                     retry_in_ms=int(delay * 1000),
@@ -280,8 +289,6 @@ class WorkerInstance:
                 self.writer.add(entry, durable=True)
                 self.environment.sleep(delay)
                 attempt += 1
-            except ServiceRejected as error:
-                return {"err": {"rejected": str(error)}}
 
     # -- host functions ---------------------------------------------------------------------
 
@@ -361,7 +368,11 @@ class WorkerInstance:
         def perform(_begin: BeginRemoteWrite | None) -> Any:
             try:
                 target_id = WorkerId(target.template, target.name)
+                if target_id == self.worker:
+                    return {"err": {"rejected": f"worker {self.worker} cannot invoke itself (it would wait forever)"}}
                 return {"ok": self.environment.invoke_worker(target_id, function, args, key)}
+            except Interrupted:
+                raise
             except GolemError as error:
                 return {"err": {"rejected": str(error)}}
 
