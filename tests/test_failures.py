@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,3 +150,14 @@ def test_concurrent_traps_do_not_disturb_each_other(executor: Executor) -> None:
     for thread in threads:
         thread.join()
     assert len(errors) == 4
+
+
+def test_a_slow_service_does_not_count_against_the_guest_timeout(tmp_path: Path, testkit_wasm: Path) -> None:
+    def slow(service: str, operation: str, payload: Any) -> Any:
+        time.sleep(0.8)
+        return {"operation": operation}
+
+    ledger = LedgerRegistry(tmp_path / "services.db", behaviour=slow)
+    with Executor.open(tmp_path / "golem.db", services=ledger, limits=ResourceLimits(timeout_seconds=0.5)) as ex:
+        ex.deploy(testkit_wasm, name="testkit")
+        assert ex.invoke("testkit", "w", "two-calls", ["t"]) == {"ok": ["first", "second"]}

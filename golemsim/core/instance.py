@@ -236,6 +236,7 @@ class WorkerInstance:
             assert isinstance(entry, BeginRemoteWrite)
             self._require_live(context, function)
             response = _canonical(perform(entry))
+            self._arm_deadline()  # time spent outside the guest does not count against its timeout
             self.writer.add(HostCall(function, request, response, at_ms=self._now_ms()), durable=False)
             return response
         self._require_live(context, function)
@@ -243,6 +244,7 @@ class WorkerInstance:
             begin = BeginRemoteWrite(function, request, at_ms=self._now_ms())
             self.writer.add(begin, durable=True)
             response = _canonical(perform(begin))
+            self._arm_deadline()  # time spent outside the guest does not count against its timeout
         else:
             response = _canonical(perform(None))
         self.writer.add(HostCall(function, request, response, at_ms=self._now_ms()), durable=False)
@@ -355,7 +357,6 @@ class WorkerInstance:
             self.environment.sleep(max(0, remaining) / 1000)
 
         self._durable("sleep", {"millis": millis}, perform, remote_write=True)
-        self._arm_deadline()
 
     def _invoke_worker(self, _store: Any, target: Any, function: str, args_json: str) -> Any:
         key = f"rpc:{self._derive_key()}"
@@ -376,9 +377,7 @@ class WorkerInstance:
             except GolemError as error:
                 return {"err": {"rejected": str(error)}}
 
-        response = self._durable("invoke-worker", request, perform, remote_write=True)
-        self._arm_deadline()
-        return _to_guest_result(response)
+        return _to_guest_result(self._durable("invoke-worker", request, perform, remote_write=True))
 
     def _worker_id(self, _store: Any) -> wc.Record:
         ref = wc.Record()
