@@ -223,6 +223,9 @@ class TemplateRegistry:
         self.store = store
         self.engine = engine
         self._compiled: dict[tuple[str, int, str], CompiledTemplate] = {}
+        # (name, version or None for the newest) -> (version, hash); this process is the only
+        # deployer of its database (the executor holds its lock), so deploy() keeps it right.
+        self._resolved: dict[tuple[str, int | None], tuple[int, str]] = {}
         self._lock = threading.Lock()
 
     def deploy(
@@ -257,6 +260,8 @@ class TemplateRegistry:
         if version < 1:
             raise BadRequest(f"template versions start at 1, got {version}")
         self.store.put(name, version, data, retry)
+        for cached in [k for k in self._resolved if k[0] == name]:
+            del self._resolved[cached]
         compiled.version = version
         compiled.retry = retry
         with self._lock:
@@ -265,7 +270,10 @@ class TemplateRegistry:
 
     def get(self, name: str, version: int | None = None) -> CompiledTemplate:
         """The compiled template version (the newest when ``version`` is None); compiled once per hash."""
-        chosen, digest = self.store.resolve(name, version)
+        resolved = self._resolved.get((name, version))
+        if resolved is None:
+            resolved = self._resolved[(name, version)] = self.store.resolve(name, version)
+        chosen, digest = resolved
         key = (name, chosen, digest)
         with self._lock:
             compiled = self._compiled.get(key)
