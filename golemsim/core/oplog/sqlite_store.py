@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import GolemError, OplogConflict
@@ -48,7 +48,8 @@ class _Batch:
     rows: list[tuple[str, int, str, bytes, int]]
     done: bool = False
     error: Exception | None = None
-    wake: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event | None = None
+    """Made only for a batch that waits for another thread's commit."""
 
 
 class SQLiteOplogStore:
@@ -83,7 +84,9 @@ class SQLiteOplogStore:
             self._waiting.append(batch)
             lead = not self._committing
             self._committing = True
-        if not lead:
+            if not lead:
+                batch.wake = threading.Event()
+        if batch.wake is not None:
             batch.wake.wait()  # committed by a leader, or asked to lead the next round
         if not batch.done:
             self._lead()
@@ -95,10 +98,13 @@ class SQLiteOplogStore:
             batches, self._waiting = self._waiting, []
         self._commit(batches)
         for done in batches:
-            done.wake.set()
+            if done.wake is not None:
+                done.wake.set()
         with self._lock:
             if self._waiting:
-                self._waiting[0].wake.set()  # its owner leads the next round
+                follower = self._waiting[0].wake
+                assert follower is not None  # every batch that arrived during a round waits
+                follower.set()  # its owner leads the next round
             else:
                 self._committing = False
                 self._idle.notify_all()
