@@ -85,6 +85,8 @@ class _Slot:
         self.instance: WorkerInstance | None = None
         self.failure: str | None = None
         self.replayed = 0
+        self.loaded_history: History | None = None
+        """The history read on first touch, kept for the first rebuild so the oplog is read once."""
 
 
 class Executor:
@@ -351,6 +353,7 @@ class Executor:
             log.error("%s", error)
             return
         history = analyze(entries)
+        slot.loaded_history = history
         slot.writer = OplogWriter(slot.worker_id, self.oplogs, self.environment, history.length)
         slot.version = history.create.version if history.create else 0
         slot.results = history.results()
@@ -485,8 +488,12 @@ class Executor:
             self._touch(slot)
             return slot.instance
         assert slot.writer is not None
-        slot.writer.flush()
-        history = analyze(self.oplog(slot.worker_id))
+        # Completed invocations only come from a live instance, so the history read on first
+        # touch still holds every one of them until the first rebuild.
+        history, slot.loaded_history = slot.loaded_history, None
+        if history is None:
+            slot.writer.flush()
+            history = analyze(self.oplog(slot.worker_id))
         instance = self._replay(slot, history)
         slot.instance = instance
         slot.replayed = len(history.completed)
