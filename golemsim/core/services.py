@@ -86,34 +86,46 @@ class LedgerService:
         self.behaviour = behaviour
         self.dedupe = dedupe
         self._lock = threading.Lock()
+        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(self.SCHEMA)
 
-    def for_service(self, name: str) -> LedgerService:
-        """A view of the same ledger under another service name."""
-        view = LedgerService.__new__(LedgerService)
-        view.__dict__.update(self.__dict__)
-        view.name = name
-        return view
+    def for_service(self, name: str) -> ExternalService:
+        """The same ledger, answering as the service ``name``."""
+        return _LedgerView(self, name)
 
     def handle(self, operation: str, payload: Any, idempotency_key: str) -> Any:
+        return self.apply(self.name, operation, payload, idempotency_key)
+
+    def apply(self, service: str, operation: str, payload: Any, idempotency_key: str) -> Any:
+        """Record the request; apply it unless its key was applied before (with ``dedupe``).
+
+        Requests with the same key are applied one at a time, so two concurrent repeats
+        cannot both apply it.
+        """
+        with self._lock:
+            key_lock = self._key_locks.setdefault((service, idempotency_key), threading.Lock())
+        with key_lock:
+            return self._apply_once(service, operation, payload, idempotency_key)
+
+    def _apply_once(self, service: str, operation: str, payload: Any, idempotency_key: str) -> Any:
         with self._lock:
             self._conn.execute(
                 "INSERT INTO requests (service, operation, idempotency_key, payload) VALUES (?, ?, ?, ?)",
-                (self.name, operation, idempotency_key, json.dumps(payload)),
+                (service, operation, idempotency_key, json.dumps(payload)),
             )
             if self.dedupe:
                 row = self._conn.execute(
-                    "SELECT result FROM applied WHERE service = ? AND idempotency_key = ?", (self.name, idempotency_key)
+                    "SELECT result FROM applied WHERE service = ? AND idempotency_key = ?", (service, idempotency_key)
                 ).fetchone()
                 if row is not None:
                     return json.loads(row[0])
-        result = self.behaviour(self.name, operation, payload)
+        result = self.behaviour(service, operation, payload)
         with self._lock:
             self._conn.execute(
                 "INSERT INTO applied (service, operation, idempotency_key, payload, result) VALUES (?, ?, ?, ?, ?)",
-                (self.name, operation, idempotency_key, json.dumps(payload), json.dumps(result)),
+                (service, operation, idempotency_key, json.dumps(payload), json.dumps(result)),
             )
         return result
 
@@ -138,6 +150,17 @@ class LedgerService:
         with self._lock:
             rows = self._conn.execute(query + " ORDER BY seq", params).fetchall()
         return [(s, o, k, json.loads(p)) for s, o, k, p in rows]
+
+
+class _LedgerView:
+    """One service name on a shared ledger."""
+
+    def __init__(self, ledger: LedgerService, name: str) -> None:
+        self.ledger = ledger
+        self.name = name
+
+    def handle(self, operation: str, payload: Any, idempotency_key: str) -> Any:
+        return self.ledger.apply(self.name, operation, payload, idempotency_key)
 
 
 class LedgerRegistry(ServiceRegistry):
