@@ -104,6 +104,7 @@ class WorkerInstance:
         self.limits = limits
         self.retry = retry
         self.context: InvocationContext | None = None
+        self._host_error: BaseException | None = None
         self.dead = False
         self.store = wasmtime.Store(engine.wasmtime)
         self.store.set_limits(memory_size=limits.memory_bytes)
@@ -151,15 +152,18 @@ class WorkerInstance:
         self.store.set_fuel(self.limits.fuel_per_invocation)
         self._arm_deadline()
         self._output_mark = os.path.getsize(self._output_path)
+        self._host_error = None
         try:
             raw = func(self.store, *typed_args)
             func.post_return(self.store)
         except (wasmtime.Trap, wasmtime.WasmtimeError) as trap:
             self.dead = True
+            host_error, self._host_error = self._host_error, None
+            if isinstance(host_error, UnsupportedHostCall):
+                return Outcome(False, str(host_error), self._fuel_used())
+            if host_error is not None:
+                raise host_error from None
             return Outcome(False, self._trap_message(trap), self._fuel_used())
-        except UnsupportedHostCall as error:
-            self.dead = True
-            return Outcome(False, str(error), self._fuel_used())
         except BaseException:
             self.dead = True
             raise
@@ -306,7 +310,24 @@ class WorkerInstance:
                     continue
                 with root.add_instance(interface) as instance:
                     for name in imported:
-                        instance.add_func(name, table.get(name) or unsupported(interface, name))
+                        instance.add_func(name, self._guarded(table.get(name) or unsupported(interface, name)))
+
+    def _guarded(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Carry a host function's exception back to ``run`` through this instance.
+
+        wasmtime-py passes a Python exception from a host function to the caller through one
+        process-wide slot, which threads running other workers could take or overwrite. The
+        exception is kept here instead, and the guest is unwound with a plain wasmtime error.
+        """
+
+        def call(store: Any, *args: Any) -> Any:
+            try:
+                return handler(store, *args)
+            except BaseException as error:
+                self._host_error = error
+                raise wasmtime.WasmtimeError(f"host call failed: {error}") from None
+
+        return call
 
     def _host_handlers(self) -> dict[str, Callable[..., Any]]:
         return {
