@@ -28,7 +28,7 @@ stamp=".venv/.golemsim-installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
     echo "==> installing golemsim and its dependencies into .venv"
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e '.[dev]'
+    .venv/bin/python -m pip install --quiet -e '.[dev,plots]'
     rm -f .venv/.golemsim-installed-*
     touch "$stamp"
 fi

@@ -77,6 +77,9 @@ def test_two_hundred_invocations_with_kills_at_random_instants(tmp_path: Path) -
     completed = [e for _, e in entries if e.kind == "invocation-completed" and e.idempotency_key.startswith("demo-")]
     assert [e.result for e in completed] == list(range(1, 201))
     assert report.final_total == 200
+    assert len(report.recovery_seconds) >= report.kills - 1  # the last kill may come after the last ack
+    assert (tmp_path / "report.md").read_text().count("VALID") == 1
+    assert (tmp_path / "timeline.png").stat().st_size > 0
 
 
 def test_kill_inside_an_atomic_region_reruns_the_region_whole(tmp_path: Path, testkit_wasm: Path) -> None:
