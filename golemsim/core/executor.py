@@ -262,7 +262,8 @@ class Executor:
         if self._closed:
             raise GolemError("executor is closed")
         worker_id = WorkerId(template, worker)
-        key = idempotency_key or str(uuid.uuid4())
+        # A key drawn from the environment, so a simulation seeded alike makes the same keys.
+        key = idempotency_key or str(uuid.UUID(bytes=self.environment.random_bytes(16), version=4))
         args = list(args)
         slot = self._slot(worker_id)
         with slot.lock:
