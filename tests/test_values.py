@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from wasmtime import component as wc
 
-from golemsim import BadRequest, Executor
+from golemsim import BadRequest, Executor, FunctionSignature
 
 ITEM: dict[str, Any] = {
     "name": "lamp",
@@ -62,3 +63,10 @@ def test_signatures_are_read_from_the_component(executor: Executor) -> None:
     template = executor.templates.get("testkit")
     assert str(template.function("add")) == "add(n: s64) -> s64"
     assert str(template.function("two-calls")) == "two-calls(tag: string) -> result<list<string>, string>"
+
+
+def test_a_function_with_a_type_json_cannot_carry_is_refused_clearly() -> None:
+    signature = FunctionSignature("f", [("x", wc.ErrorContext())], wc.String())
+    assert signature.blocked == "ErrorContext"
+    with pytest.raises(BadRequest, match=r"f\(x: ErrorContext\) -> string cannot be invoked through golemsim"):
+        signature.args_from_json([1])

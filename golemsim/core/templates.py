@@ -6,6 +6,7 @@ import json
 import sqlite3
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -14,7 +15,7 @@ from wasmtime import component as wc
 from .engine import Engine, component_hash
 from .errors import BadRequest, FunctionNotFound, InvalidComponent, TemplateNotFound
 from .policy import RetryPolicy
-from .values import from_json, to_json, type_name
+from .values import from_json, to_json, type_name, unsupported_part
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,16 @@ class FunctionSignature:
         arrow = f" -> {type_name(self.result)}" if self.result is not None else ""
         return f"{self.name}({params}){arrow}"
 
+    @cached_property
+    def blocked(self) -> str | None:
+        """The type in this signature that JSON cannot carry (a resource, stream, ...), if any."""
+        types = [*(t for _, t in self.params), self.result]
+        return next(filter(None, map(unsupported_part, types)), None)
+
     def args_from_json(self, args: list[Any]) -> list[Any]:
         """Convert JSON arguments to typed values, naming the parameter that does not fit."""
+        if self.blocked is not None:
+            raise BadRequest(f"{self} cannot be invoked through golemsim: its {self.blocked} cannot be passed as JSON")
         if not isinstance(args, list):
             raise BadRequest(f"{self.name}: arguments must be a JSON array, got {args!r}")
         if len(args) != len(self.params):

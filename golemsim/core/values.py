@@ -63,6 +63,30 @@ def type_name(ty: Any) -> str:
     return type(ty).__name__
 
 
+def unsupported_part(ty: Any) -> str | None:
+    """The part of ``ty`` that cannot cross the JSON boundary (a resource, stream, ...), or None."""
+    if ty is None or type(ty) in _INT_RANGES:
+        return None
+    if isinstance(ty, (wc.Bool, wc.F32, wc.F64, wc.Char, wc.String, wc.EnumType, wc.FlagsType)):
+        return None
+    if isinstance(ty, wc.ListType):
+        return unsupported_part(ty.element)
+    if isinstance(ty, wc.OptionType):
+        return unsupported_part(ty.payload)
+    if isinstance(ty, wc.ResultType):
+        return unsupported_part(ty.ok) or unsupported_part(ty.err)
+    parts: list[Any] = []
+    if isinstance(ty, wc.TupleType):
+        parts = list(ty.elements)
+    elif isinstance(ty, wc.RecordType):
+        parts = [t for _, t in ty.fields]
+    elif isinstance(ty, wc.VariantType):
+        parts = [t for _, t in ty.cases]
+    else:
+        return type_name(ty)
+    return next((found for found in map(unsupported_part, parts) if found), None)
+
+
 def _fail(path: str, expected: str, value: Any) -> BadRequest:
     return BadRequest(f"{path}: expected {expected}, got {value!r}")
 
