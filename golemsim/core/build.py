@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import shutil
 import subprocess
@@ -23,6 +24,8 @@ from pathlib import Path
 from .engine import default_cache_dir
 from .errors import BuildError
 from .policy import RetryPolicy
+
+progress = logging.getLogger("golemsim.progress")
 
 HOST_WIT = Path(__file__).parent / "wit" / "host.wit"
 GUEST_DIR = Path(__file__).parent.parent / "guest"
@@ -108,6 +111,7 @@ def build_template(folder: str | Path, *, cache_dir: Path | None = None, force: 
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel builds of one template wait for each other
         if wasm.exists() and not force:
             return BuiltTemplate(manifest.name, manifest.version, wasm, digest, True, manifest.retry)
+        progress.info("building template %s with componentize-py (10-25 s; cached afterwards) ...", manifest.name)
         _run_componentize(folder, manifest, wasm)
     return BuiltTemplate(manifest.name, manifest.version, wasm, digest, False, manifest.retry)
 

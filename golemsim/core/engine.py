@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 import threading
@@ -13,6 +14,8 @@ import wasmtime
 from wasmtime import component as wc
 
 from .errors import InvalidComponent
+
+progress = logging.getLogger("golemsim.progress")
 
 WASMTIME_VERSION = version("wasmtime")
 # Settings that change the compiled code are part of the cache key.
@@ -77,6 +80,7 @@ class Engine:
                 return wc.Component.deserialize_file(self.wasmtime, str(cached))
             except wasmtime.WasmtimeError:
                 cached.unlink(missing_ok=True)  # stale or damaged cache entry: compile afresh
+        progress.info("compiling component %s (first load only: 5-15 s; cached afterwards) ...", digest[:12])
         try:
             component = wc.Component(self.wasmtime, data)
         except wasmtime.WasmtimeError as error:
