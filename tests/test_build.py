@@ -36,3 +36,10 @@ def test_broken_wit_reports_the_toolchain_error(tmp_path: Path) -> None:
     (copy / "wit" / "counter.wit").write_text("package broken:x;\nworld counter { export oops: func(; }\n")
     with pytest.raises(BuildError, match=r"building template counter from .* failed"):
         build_template(copy, cache_dir=tmp_path / "cache")
+
+
+def test_documentation_does_not_change_the_hash(tmp_path: Path) -> None:
+    copy = tmp_path / "counter"
+    shutil.copytree(COUNTER, copy)
+    (copy / "README.md").write_text("# rewritten docs\n")
+    assert source_hash(copy) == source_hash(COUNTER)

@@ -30,6 +30,7 @@ progress = logging.getLogger("golemsim.progress")
 HOST_WIT = Path(__file__).parent / "wit" / "host.wit"
 GUEST_DIR = Path(__file__).parent.parent / "guest"
 IGNORED_DIRS = {"__pycache__", "target", "tests", ".pytest_cache"}
+IGNORED_SUFFIXES = {".md", ".txt", ".png"}  # documentation does not change the component
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,11 @@ class TemplateManifest:
 def _source_files(folder: Path) -> list[Path]:
     files = []
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and not IGNORED_DIRS.intersection(path.relative_to(folder).parts):
+        if (
+            path.is_file()
+            and path.suffix not in IGNORED_SUFFIXES
+            and not IGNORED_DIRS.intersection(path.relative_to(folder).parts)
+        ):
             files.append(path)
     return files
 
