@@ -497,7 +497,6 @@ class Executor:
             history = analyze(self.oplog(slot.worker_id))
         instance = self._replay(slot, history)
         slot.instance = instance
-        slot.replayed = len(history.completed)
         self._touch(slot)
         return instance
 
@@ -513,7 +512,7 @@ class Executor:
             self.limits,
             compiled.retry or self.retry,
         )
-        replay_completed(instance, history)
+        slot.replayed = replay_completed(instance, history)
         return instance
 
     def _touch(self, slot: _Slot) -> None:

@@ -238,19 +238,17 @@ class WorkerInstance:
                 return result.response
             # An open begin marker: the call may or may not have happened. Send it again.
             assert isinstance(entry, BeginRemoteWrite)
+            begin: BeginRemoteWrite | None = entry
             self._require_live(context, function)
-            response = _canonical(perform(entry))
-            self._arm_deadline()  # time spent outside the guest does not count against its timeout
-            self.writer.add(HostCall(function, request, response, at_ms=self._now_ms()), durable=False)
-            return response
-        self._require_live(context, function)
-        if remote_write:
-            begin = BeginRemoteWrite(function, request, at_ms=self._now_ms())
-            self.writer.add(begin, durable=True)
-            response = _canonical(perform(begin))
-            self._arm_deadline()  # time spent outside the guest does not count against its timeout
         else:
-            response = _canonical(perform(None))
+            self._require_live(context, function)
+            begin = None
+            if remote_write:
+                begin = BeginRemoteWrite(function, request, at_ms=self._now_ms())
+                self.writer.add(begin, durable=True)
+        response = _canonical(perform(begin))
+        if remote_write:
+            self._arm_deadline()  # time spent outside the guest does not count against its timeout
         self.writer.add(HostCall(function, request, response, at_ms=self._now_ms()), durable=False)
         return response
 

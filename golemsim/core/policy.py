@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from .errors import BadRequest
@@ -50,12 +51,7 @@ class RetryPolicy:
             raise BadRequest(f"{where}: {error}") from None
 
     def to_dict(self) -> dict[str, float]:
-        return {
-            "max_attempts": self.max_attempts,
-            "initial_delay": self.initial_delay,
-            "multiplier": self.multiplier,
-            "max_delay": self.max_delay,
-        }
+        return dataclasses.asdict(self)
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""

@@ -23,8 +23,11 @@ Record = Callable[[str, Any, Callable[[], Any]], Any]
 def wasi_shadows(record: Record, environment: Environment) -> dict[str, dict[str, Callable[..., Any]]]:
     """Host functions by WASI interface, each recording through ``record``."""
 
+    def draw_u64() -> int:
+        return int.from_bytes(environment.random_bytes(8), "little")
+
     def u64(function: str) -> Callable[..., int]:
-        return lambda _store: int(record(function, None, lambda: int.from_bytes(environment.random_bytes(8), "little")))
+        return lambda _store: int(record(function, None, draw_u64))
 
     def wall_now(_store: Any) -> wc.Record:
         return datetime(int(record("wall-clock.now", None, environment.wall_clock_ns)))
@@ -36,10 +39,7 @@ def wasi_shadows(record: Record, environment: Environment) -> dict[str, dict[str
         return bytes.fromhex(record("random.bytes", count, lambda: environment.random_bytes(count).hex()))
 
     def insecure_seed(_store: Any) -> tuple[int, int]:
-        def draw() -> list[int]:
-            return [int.from_bytes(environment.random_bytes(8), "little") for _ in range(2)]
-
-        first, second = record("random.insecure-seed", None, draw)
+        first, second = record("random.insecure-seed", None, lambda: [draw_u64(), draw_u64()])
         return (first, second)
 
     return {
