@@ -23,6 +23,7 @@ def test_the_ledger_applies_concurrent_repeats_of_a_key_once(tmp_path: Path) -> 
         thread.join()
     assert len(ledger.received()) == 5
     assert len(ledger.applied()) == 1
+    assert ledger._key_locks == {}  # a long-running service keeps no lock per key it ever saw
 
 
 def test_without_dedupe_every_repeat_is_applied(tmp_path: Path) -> None:

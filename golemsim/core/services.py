@@ -59,6 +59,14 @@ def echo(service: str, operation: str, payload: Any) -> Any:
     return {"service": service, "operation": operation, "payload": payload}
 
 
+class _KeyLock:
+    """A lock for one idempotency key, with how many requests are using it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+
+
 class LedgerService:
     """A real local service backed by a SQLite ledger that deduplicates by idempotency key.
 
@@ -86,7 +94,7 @@ class LedgerService:
         self.behaviour = behaviour
         self.dedupe = dedupe
         self._lock = threading.Lock()
-        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._key_locks: dict[tuple[str, str], _KeyLock] = {}
         self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(self.SCHEMA)
@@ -104,10 +112,18 @@ class LedgerService:
         Requests with the same key are applied one at a time, so two concurrent repeats
         cannot both apply it.
         """
+        key = (service, idempotency_key)
         with self._lock:
-            key_lock = self._key_locks.setdefault((service, idempotency_key), threading.Lock())
-        with key_lock:
-            return self._apply_once(service, operation, payload, idempotency_key)
+            guard = self._key_locks.setdefault(key, _KeyLock())
+            guard.users += 1
+        try:
+            with guard.lock:
+                return self._apply_once(service, operation, payload, idempotency_key)
+        finally:
+            with self._lock:
+                guard.users -= 1
+                if guard.users == 0:
+                    del self._key_locks[key]  # only keys in flight hold a lock
 
     def _apply_once(self, service: str, operation: str, payload: Any, idempotency_key: str) -> Any:
         with self._lock:
