@@ -67,6 +67,8 @@ class _Job:
     future: Future[Any]
     record: InvocationRecord | None = None
     """Set for an invocation that was in flight when the executor died: replay it, then go on."""
+    resumed: bool = False
+    """Queued on recovery: the invocation was unfinished when the executor stopped."""
 
 
 class _Slot:
@@ -85,6 +87,7 @@ class _Slot:
         self.instance: WorkerInstance | None = None
         self.failure: str | None = None
         self.replayed = 0
+        self.rebuilding = False
         self.loaded_history: History | None = None
         """The history read on first touch, kept for the first rebuild so the oplog is read once."""
 
@@ -364,8 +367,8 @@ class Executor:
         unfinished: list[_Job] = []
         if history.in_flight is not None:
             record = history.in_flight
-            unfinished.append(_Job(record.idempotency_key, record.function, record.args, Future(), record))
-        unfinished += [_Job(p.idempotency_key, p.function, p.args, Future()) for p in history.pending]
+            unfinished.append(_Job(record.idempotency_key, record.function, record.args, Future(), record, True))
+        unfinished += [_Job(p.idempotency_key, p.function, p.args, Future(), resumed=True) for p in history.pending]
         for job in unfinished:
             slot.waiting[job.key] = job.future
             slot.queue.append(job)
@@ -495,7 +498,11 @@ class Executor:
         if history is None:
             slot.writer.flush()
             history = analyze(self.oplog(slot.worker_id))
-        instance = self._replay(slot, history)
+        slot.rebuilding = True
+        try:
+            instance = self._replay(slot, history)
+        finally:
+            slot.rebuilding = False
         slot.instance = instance
         self._touch(slot)
         return instance
@@ -562,6 +569,22 @@ class Executor:
                 self._fail_worker(slot, error)
                 raise WorkerFailed(str(error)) from None
             return slot.replayed
+
+    def recovering(self, template: str, worker: str) -> bool:
+        """True while the worker's instance is rebuilt by replay or invocations resumed after a crash run.
+
+        Read without taking the worker's lock, so a caller (the gateway) can answer "try again"
+        instead of queueing behind a recovery.
+        """
+        slot = self._slots.get(WorkerId(template, worker))
+        if slot is None:
+            return False
+        if slot.rebuilding:
+            return True
+        try:
+            return slot.queue[0].resumed  # resumed jobs are queued first, before any new one
+        except IndexError:
+            return False
 
     def live_instances(self) -> int:
         """How many workers hold a live instance now."""
