@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTKIT = ROOT / "tests" / "templates" / "testkit"
 TESTKIT_CHANGED = ROOT / "tests" / "templates" / "testkit_changed"
 COUNTER = ROOT / "templates" / "counter"
+SHOPPING_CART = ROOT / "templates" / "shopping-cart"
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +29,11 @@ def testkit_changed_wasm() -> Path:
 @pytest.fixture(scope="session")
 def counter_wasm() -> Path:
     return build_template(COUNTER).wasm_path
+
+
+@pytest.fixture(scope="session")
+def cart_wasm() -> Path:
+    return build_template(SHOPPING_CART).wasm_path
 
 
 @pytest.fixture
