@@ -14,6 +14,7 @@ TESTKIT = ROOT / "tests" / "templates" / "testkit"
 TESTKIT_CHANGED = ROOT / "tests" / "templates" / "testkit_changed"
 COUNTER = ROOT / "templates" / "counter"
 SHOPPING_CART = ROOT / "templates" / "shopping-cart"
+AUCTION = ROOT / "templates" / "auction"
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +35,11 @@ def counter_wasm() -> Path:
 @pytest.fixture(scope="session")
 def cart_wasm() -> Path:
     return build_template(SHOPPING_CART).wasm_path
+
+
+@pytest.fixture(scope="session")
+def auction_wasm() -> Path:
+    return build_template(AUCTION).wasm_path
 
 
 @pytest.fixture
