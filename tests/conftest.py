@@ -15,6 +15,7 @@ TESTKIT_CHANGED = ROOT / "tests" / "templates" / "testkit_changed"
 COUNTER = ROOT / "templates" / "counter"
 SHOPPING_CART = ROOT / "templates" / "shopping-cart"
 AUCTION = ROOT / "templates" / "auction"
+CHECKOUT = ROOT / "templates" / "checkout"
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +41,11 @@ def cart_wasm() -> Path:
 @pytest.fixture(scope="session")
 def auction_wasm() -> Path:
     return build_template(AUCTION).wasm_path
+
+
+@pytest.fixture(scope="session")
+def checkout_wasm() -> Path:
+    return build_template(CHECKOUT).wasm_path
 
 
 @pytest.fixture
