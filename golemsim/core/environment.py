@@ -34,6 +34,9 @@ class ServiceRequest:
 Router = Callable[[WorkerId, str, list[Any], str], Any]
 """Delivers an invocation to a worker: ``(target, function, args, idempotency_key) -> result``."""
 
+Scheduler = Callable[[WorkerId, str, list[Any], int, str], None]
+"""Durably schedules an invocation: ``(target, function, args, due_ms, idempotency_key)``."""
+
 
 class Environment(Protocol):
     """What the executor needs from the world around it."""
@@ -52,6 +55,12 @@ class Environment(Protocol):
 
     def invoke_worker(self, target: WorkerId, function: str, args: list[Any], idempotency_key: str) -> Any: ...
 
+    def schedule_invocation(
+        self, target: WorkerId, function: str, args: list[Any], due_ms: int, idempotency_key: str
+    ) -> None:
+        """Durably schedule an invocation for wall-clock time ``due_ms``; a repeated key is a no-op."""
+        ...
+
     def commit(self, store: OplogStore, worker: WorkerId, first_index: int, entries: Sequence[OplogEntry]) -> None:
         """Make entries durable in the store (returns once they are)."""
         ...
@@ -63,6 +72,7 @@ class RealEnvironment:
     def __init__(self, services: ServiceRegistry | None = None) -> None:
         self.services = services or ServiceRegistry()
         self.router: Router | None = None
+        self.scheduler: Scheduler | None = None
 
     def wall_clock_ns(self) -> int:
         return time.time_ns()
@@ -85,6 +95,13 @@ class RealEnvironment:
         if self.router is None:
             raise RuntimeError("this environment has no router for worker-to-worker calls")
         return self.router(target, function, args, idempotency_key)
+
+    def schedule_invocation(
+        self, target: WorkerId, function: str, args: list[Any], due_ms: int, idempotency_key: str
+    ) -> None:
+        if self.scheduler is None:
+            raise RuntimeError("this environment has no scheduler for scheduled invocations")
+        self.scheduler(target, function, args, due_ms, idempotency_key)
 
     def commit(self, store: OplogStore, worker: WorkerId, first_index: int, entries: Sequence[OplogEntry]) -> None:
         store.append(worker, first_index, entries)

@@ -44,6 +44,7 @@ from .policy import ResourceLimits, RetryPolicy
 from .recovery import replay_completed, resume_point
 from .services import LedgerRegistry, ServiceRegistry
 from .templates import MemoryTemplateStore, SQLiteTemplateStore, TemplateInfo, TemplateRegistry, TemplateStore
+from .timers import TimerQueue, TimerThread
 
 log = logging.getLogger("golemsim.executor")
 
@@ -84,6 +85,8 @@ class _Slot:
         self.version = 0
         self.results: dict[str, InvocationCompleted | FailedEntry] = {}
         self.waiting: dict[str, Future[Any]] = {}
+        self.scheduled: dict[str, _Job] = {}
+        """Accepted invocations waiting for their due time, by key."""
         self.instance: WorkerInstance | None = None
         self.failure: str | None = None
         self.replayed = 0
@@ -124,6 +127,7 @@ class Executor:
         self.environment: Environment = environment or RealEnvironment()
         if isinstance(self.environment, RealEnvironment) and self.environment.router is None:
             self.environment.router = self._route
+            self.environment.scheduler = self._schedule_from_worker
         self.max_live_instances = max_live_instances
         self.limits = limits or ResourceLimits()
         self.retry = retry or RetryPolicy()
@@ -134,6 +138,8 @@ class Executor:
         self._threads: set[threading.Thread] = set()
         self._closed = False
         self._lock_file: int | None = None
+        self._timers = TimerQueue()
+        self._timer_thread: TimerThread | None = None
 
     @classmethod
     def open(
@@ -276,6 +282,8 @@ class Executor:
             done = slot.results.get(key)
             if done is not None:
                 return _finished(worker_id, done), None
+            if key in slot.scheduled:
+                raise BadRequest(f"invocation {key} on {worker_id} is scheduled for later; it cannot be run now")
             waiting = slot.waiting.get(key)
             if waiting is not None:
                 return waiting, None
@@ -299,6 +307,76 @@ class Executor:
 
     def _route(self, target: WorkerId, function: str, args: list[Any], key: str) -> Any:
         return self.invoke(target.template, target.name, function, args, idempotency_key=key)
+
+    def schedule(
+        self,
+        template: str,
+        worker: str,
+        function: str,
+        args: list[Any] | tuple[Any, ...] = (),
+        *,
+        at_ms: int,
+        idempotency_key: str | None = None,
+    ) -> str:
+        """Durably schedule ``function(*args)`` on a worker for wall-clock time ``at_ms``
+        (milliseconds since the epoch; a time in the past means now). Returns the key.
+
+        The invocation runs once when its time comes, also if the executor restarts before
+        then; scheduling the same key again changes nothing.
+        """
+        if self._closed:
+            raise GolemError("executor is closed")
+        worker_id = WorkerId(template, worker)
+        key = idempotency_key or str(uuid.UUID(bytes=self.environment.random_bytes(16), version=4))
+        args = list(args)
+        slot = self._slot(worker_id)
+        with slot.lock:
+            self._load(slot)
+            if slot.failure is not None:
+                raise WorkerFailed(slot.failure)
+            if key in slot.results or key in slot.waiting or key in slot.scheduled:
+                return key
+            assert slot.writer is not None
+            compiled = self.templates.get(template, slot.version or None)
+            compiled.function(function).args_from_json(args)  # reject bad arguments before accepting
+            now = self._now_ms()
+            if slot.writer.last_index == 0:
+                slot.version = compiled.version
+                slot.writer.add(Create(template, compiled.version, compiled.component_hash, at_ms=now), durable=False)
+            slot.writer.add(PendingInvocation(key, function, args, due_ms=at_ms, at_ms=now), durable=True)
+            self._arm(slot, _Job(key, function, args, Future()), at_ms)
+        return key
+
+    def _schedule_from_worker(self, target: WorkerId, function: str, args: list[Any], due_ms: int, key: str) -> None:
+        self.schedule(target.template, target.name, function, args, at_ms=due_ms, idempotency_key=key)
+
+    def _arm(self, slot: _Slot, job: _Job, due_ms: int) -> None:
+        """Hold a scheduled job until its time (caller holds the slot's lock)."""
+        slot.scheduled[job.key] = job
+        slot.waiting[job.key] = job.future
+        self._timers.add(due_ms, slot.worker_id, job.key)
+        if self._timer_thread is None:
+            self._timer_thread = TimerThread(self._timers, self._now_ms, self._fire)
+
+    def _fire(self, worker_id: WorkerId, key: str) -> None:
+        """A scheduled invocation is due: queue it like any other."""
+        slot = self._slot(worker_id)
+        with slot.lock:
+            job = slot.scheduled.pop(key, None)
+            if job is None or self._closed:
+                return
+            if slot.failure is not None:
+                slot.waiting.pop(key, None)
+                job.future.set_exception(WorkerFailed(slot.failure))
+                return
+            slot.queue.append(job)
+            self._start_draining(slot)
+
+    def scheduled(self) -> list[tuple[WorkerId, str]]:
+        """Scheduled invocations not yet due, as (worker, key)."""
+        with self._slots_lock:
+            slots = list(self._slots.values())
+        return [(slot.worker_id, key) for slot in slots for key in list(slot.scheduled)]
 
     # -- inspection -------------------------------------------------------------------------
 
@@ -368,7 +446,14 @@ class Executor:
         if history.in_flight is not None:
             record = history.in_flight
             unfinished.append(_Job(record.idempotency_key, record.function, record.args, Future(), record, True))
-        unfinished += [_Job(p.idempotency_key, p.function, p.args, Future(), resumed=True) for p in history.pending]
+        now = self._now_ms()
+        for pending in history.pending:
+            job = _Job(pending.idempotency_key, pending.function, pending.args, Future())
+            if pending.due_ms is not None and pending.due_ms > now:
+                self._arm(slot, job, pending.due_ms)
+            else:
+                job.resumed = True
+                unfinished.append(job)
         for job in unfinished:
             slot.waiting[job.key] = job.future
             slot.queue.append(job)
@@ -603,6 +688,8 @@ class Executor:
         for thread in list(self._threads):
             thread.join(timeout)
         self._closed = True
+        if self._timer_thread is not None:
+            self._timer_thread.stop()
         with self._live_lock:
             live = list(self._live.values())
             self._live.clear()

@@ -84,7 +84,7 @@ class History:
             if isinstance(self.last_entry, ErrorRecorded) and self.last_entry.transient:
                 return WorkerStatus.RETRYING
             return WorkerStatus.RUNNING
-        if self.pending:
+        if any(p.due_ms is None for p in self.pending):  # scheduled ones wait without running
             return WorkerStatus.RUNNING
         if live:
             return WorkerStatus.IDLE

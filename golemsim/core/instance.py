@@ -333,6 +333,7 @@ class WorkerInstance:
             "new-idempotency-key": self._new_idempotency_key,
             "sleep": self._sleep,
             "invoke-worker": self._invoke_worker,
+            "schedule-invocation": self._schedule_invocation,
             "worker-id": self._worker_id,
             "oplog-index": self._oplog_index,
             "begin-atomic": self._begin_atomic,
@@ -397,6 +398,31 @@ class WorkerInstance:
                 return {"err": {"rejected": str(error)}}
 
         return _to_guest_result(self._durable("invoke-worker", request, perform, remote_write=True))
+
+    def _schedule_invocation(self, _store: Any, target: Any, function: str, args_json: str, at_millis: int) -> Any:
+        key = f"scheduled:{self._derive_key()}"
+        try:
+            args = json.loads(args_json)
+        except ValueError:
+            return wc.Variant("rejected", "arguments are not JSON")
+        request = {"template": target.template, "name": target.name, "function": function, "args": args}
+        request.update(at_ms=at_millis, key=key)
+
+        def perform(_begin: BeginRemoteWrite | None) -> Any:
+            # Idempotent by key, so a re-run after a crash schedules nothing twice.
+            try:
+                target_id = WorkerId(target.template, target.name)
+                self.environment.schedule_invocation(target_id, function, args, at_millis, key)
+                return {"ok": key}
+            except Interrupted:
+                raise
+            except GolemError as error:
+                return {"err": {"rejected": str(error)}}
+
+        response = self._durable("schedule-invocation", request, perform, remote_write=False)
+        if "ok" in response:
+            return str(response["ok"])
+        return _to_guest_result(response)
 
     def _worker_id(self, _store: Any) -> wc.Record:
         ref = wc.Record()

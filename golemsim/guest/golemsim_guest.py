@@ -17,6 +17,7 @@ after a crash, so the guest sees exactly the same values the second time.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -66,6 +67,26 @@ def invoke(template: str, worker: str, function: str, *args: Any) -> Any:
     except Err as error:
         _raise_call_error(error)
     return json.loads(answer)
+
+
+def schedule(function: str, *args: Any, at_ms: int, template: str | None = None, worker: str | None = None) -> str:
+    """Run ``function(*args)`` at wall-clock time ``at_ms`` (ms since the epoch), exactly once.
+
+    The target defaults to this worker itself. The schedule is durable: it survives crashes
+    and restarts of the executor. Returns the scheduled invocation's idempotency key.
+    """
+    own_template, own_name = worker_id()
+    target = durable.WorkerRef(template=template or own_template, name=worker or own_name)
+    try:
+        key = durable.schedule_invocation(target, function, json.dumps(list(args)), max(0, int(at_ms)))
+    except Err as error:
+        _raise_call_error(error)
+    return key
+
+
+def now_ms() -> int:
+    """The wall clock in milliseconds since the epoch (recorded, so replay sees the same time)."""
+    return time.time_ns() // 1_000_000
 
 
 def sleep(seconds: float) -> None:

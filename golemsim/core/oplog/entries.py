@@ -49,12 +49,17 @@ class Create(OplogEntry):
 
 @dataclass(frozen=True)
 class PendingInvocation(OplogEntry):
-    """An invocation was accepted; it is durable before the caller hears so."""
+    """An invocation was accepted; it is durable before the caller hears so.
+
+    ``due_ms`` (wall clock, ms since the epoch) makes it a scheduled invocation: it waits
+    until then, also across restarts.
+    """
 
     kind: ClassVar[str] = "pending-invocation"
     idempotency_key: str
     function: str
     args: list[Any]
+    due_ms: int | None = None
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,9 @@ class WitWorld(wit_world.WitWorld):
         golem.sleep(millis / 1000)
         return golem.oplog_index()
 
+    def add_later(self, n: int, delay_millis: int) -> str:
+        return golem.schedule("add", n, at_ms=golem.now_ms() + delay_millis)
+
     def whoami(self) -> str:
         template, name = golem.worker_id()
         golem.log(f"I am {template}/{name}")
