@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,13 @@ def test_a_timeout_applies_the_request_and_the_retry_gets_its_answer(tmp_path: P
     answer = call(shop, "shipping", "create-shipment", payload, "k")
     assert answer == {"shipment_id": "sh-1", "tracking_number": "TRK00000001"}
     assert len(shop.effects("shipping")) == 1
+
+
+def test_a_slow_service_answers_late(tmp_path: Path) -> None:
+    shop = ShopServices(tmp_path / "shop.db", failures=ShopFailures(delays={"email": 0.2}))
+    started = time.monotonic()
+    call(shop, "email", "send", {"to": "a@b", "subject": "s", "body": "b"}, "k")
+    assert time.monotonic() - started >= 0.2
 
 
 def test_an_unavailable_service_applies_nothing(shop: ShopServices) -> None:

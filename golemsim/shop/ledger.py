@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,8 @@ class ShopFailures:
     """Services that refuse every request before applying it (ServiceUnavailable)."""
     timeouts: dict[str, int] = field(default_factory=dict)
     """The next N requests of a service are applied, then answered with a timeout."""
+    delays: dict[str, float] = field(default_factory=dict)
+    """Seconds a service takes before it answers (a slow dependency)."""
 
 
 class ShopServices(ServiceRegistry):
@@ -122,6 +125,9 @@ class ShopServices(ServiceRegistry):
 
     def handle(self, service: str, operation: str, payload: Any, key: str) -> Any:
         """Serve one request: deduplicate by key, apply the rules, honour the failure switches."""
+        delay = self.failures.delays.get(service, 0.0)
+        if delay > 0:
+            time.sleep(delay)  # outside the lock: a slow service does not hold up the others
         with self._lock:
             if service in self.failures.unavailable:
                 self._record(service, operation, key, payload, "unavailable", f"{service} is unavailable")
