@@ -96,6 +96,13 @@ def cmd_templates(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .gateway import serve
+
+    logging.getLogger("golemsim.gateway").setLevel(logging.INFO)  # one line a request on stderr
+    return serve(args.api, args.db, host=args.host, port=args.port, services=args.services)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_crash_demo
 
@@ -146,6 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("templates", help="list deployed templates")
     p.add_argument("--db", default=DEFAULT_DB)
     p.set_defaults(run=cmd_templates)
+
+    p = sub.add_parser("serve", help="serve an API definition over HTTP; prints the URL it listens on")
+    p.add_argument("--api", required=True, help="the API definition file (YAML), e.g. templates/shop.api.yaml")
+    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    p.add_argument("--services", help="module:callable making the external services (default: the definition's)")
+    p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("demo", help="crash an executor with SIGKILL again and again; check nothing is lost")
     p.add_argument("--out", default="results/crash-demo", help="folder for the database and the report")

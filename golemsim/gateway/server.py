@@ -1,0 +1,215 @@
+"""``golemsim serve``: a thin HTTP layer (stdlib ThreadingHTTPServer) over Gateway.handle."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import IO, Any
+
+from ..core.errors import BadRequest
+from .check import check_against_templates
+from .definition import ApiDefinition, load_api_definition
+from .gateway import ExecutorBackend, Gateway, Request, Response, error_response
+
+log = logging.getLogger("golemsim.gateway")
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: GatewayServer
+    server_version = "golemsim"
+
+    def _dispatch(self) -> None:
+        started = time.perf_counter()
+        with self.server.tracking():
+            response = self._answer()
+            self._send(response)
+        millis = (time.perf_counter() - started) * 1000
+        kind = response.error_kind
+        worker = response.headers.get("Golem-Worker")
+        detail = "".join(f" {part}" for part in (worker, kind) if part)
+        log.info(
+            '%s "%s %s" %d %.1f ms%s', self.client_address[0], self.command, self.path, response.status, millis, detail
+        )
+
+    def _answer(self) -> Response:
+        length_text = self.headers.get("Content-Length")
+        try:
+            length = int(length_text) if length_text else 0
+        except ValueError:
+            return error_response(400, "bad-body", f"Content-Length is not a number: {length_text!r}")
+        if length > MAX_BODY_BYTES:
+            return error_response(413, "too-large", f"the body is larger than {MAX_BODY_BYTES} bytes")
+        body = self.rfile.read(length) if length > 0 else b""
+        request = Request(self.command, self.path, dict(self.headers.items()), body)
+        return self.server.gateway.handle(request)
+
+    def _send(self, response: Response) -> None:
+        content = response.content()
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            if content or response.status not in (204, 304):
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(content)
+        except (BrokenPipeError, ConnectionResetError):
+            log.info("%s went away before its response to %s %s", self.client_address[0], self.command, self.path)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors the stdlib detects itself (a malformed request line, ...) are JSON too."""
+        self.close_connection = True
+        self._send(error_response(code, "bad-request" if code < 500 else "internal", message or explain or "error"))
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # _dispatch logs each request with its timing
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("%s %s", self.client_address[0], format % args)
+
+
+class GatewayServer(ThreadingHTTPServer):
+    """Serves one Gateway over HTTP; ``close()`` waits for the requests in flight."""
+
+    daemon_threads = True
+
+    def __init__(self, gateway: Gateway, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.gateway = gateway
+        self._in_flight = 0
+        self._idle = threading.Condition()
+        super().__init__((host, port), _Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        text = host.decode() if isinstance(host, bytes) else str(host)
+        shown = f"[{text}]" if ":" in text else text
+        return f"http://{shown}:{port}"
+
+    def tracking(self) -> _InFlight:
+        return _InFlight(self)
+
+    def close(self, timeout: float = 30.0) -> bool:
+        """Stop listening and wait up to ``timeout`` for requests in flight; False if some are still running."""
+        self.server_close()
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._in_flight:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(left)
+        return True
+
+
+class _InFlight:
+    def __init__(self, server: GatewayServer) -> None:
+        self.server = server
+
+    def __enter__(self) -> None:
+        with self.server._idle:
+            self.server._in_flight += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self.server._idle:
+            self.server._in_flight -= 1
+            self.server._idle.notify_all()
+
+
+def services_factory(spec: str) -> Callable[[Path], Any]:
+    """Import ``module:callable``; BadRequest with a clear message when it is not there."""
+    module_name, _, attribute = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise BadRequest(f"services {spec!r}: cannot import {module_name}: {error}") from None
+    factory = getattr(module, attribute, None)
+    if not callable(factory):
+        raise BadRequest(f"services {spec!r}: {module_name} has no callable {attribute}")
+    return factory  # type: ignore[no-any-return]
+
+
+def deploy_missing(executor: Any, definition: ApiDefinition, out: IO[str]) -> list[str]:
+    """Deploy each template of ``definition.templates`` that has no deployed version yet."""
+    deployed = {info.name for info in executor.list_templates()}
+    done = []
+    for name, folder in definition.templates.items():
+        if name in deployed:
+            continue
+        print(f"deploying {name} from {folder}", file=out, flush=True)
+        executor.deploy(folder, name=name)
+        done.append(name)
+    return done
+
+
+def serve(
+    api: str | Path,
+    db: str | Path = "golem.db",
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    services: str | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """Load the definition, open the executor, deploy what is missing, check the routes, and serve until a signal.
+
+    Prints the URL on one line to ``stdout`` once listening; SIGTERM or SIGINT stop it cleanly
+    (requests in flight finish, then the executor closes). Returns the exit code.
+    """
+    from ..core.executor import Executor
+
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    definition = load_api_definition(api)
+    spec = services or definition.services
+    registry = None
+    if spec is not None:
+        db_path = Path(db)
+        registry = services_factory(spec)(db_path.with_name(db_path.name + "-services.db"))
+    executor = Executor.open(db, services=registry)
+    try:
+        deploy_missing(executor, definition, err)
+        backend = ExecutorBackend(executor)
+        check_against_templates(definition, backend.signature)
+        server = GatewayServer(Gateway(definition, backend), host, port)
+    except BaseException:
+        executor.close()
+        raise
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if not stop.is_set():
+            stop.set()
+            print(f"{signal.Signals(signum).name}: stopping", file=err, flush=True)
+            threading.Thread(target=server.shutdown, name="gateway-shutdown", daemon=True).start()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        routes = len(definition.routes)
+        print(
+            f"serving {definition.name}: {routes} route(s) from {definition.source}; OpenAPI at /openapi.json", file=err
+        )
+        print(server.url, file=out, flush=True)
+        server.serve_forever()
+    finally:
+        finished = server.close()
+        if not finished:
+            print("requests still running after 30 s; closing anyway", file=err, flush=True)
+        executor.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("stopped", file=err, flush=True)
+    return 0
