@@ -10,7 +10,7 @@ from wasmtime import component as wc
 
 from ..core.errors import BadRequest
 from ..core.templates import FunctionSignature
-from ..core.values import type_name
+from ..core.values import from_json, type_name
 from .definition import Arg, Route
 
 _INTEGERS = (wc.U8, wc.U16, wc.U32, wc.U64, wc.S8, wc.S16, wc.S32, wc.S64)
@@ -57,11 +57,17 @@ def bind_args(
         raise BadRequest(
             f"{route} passes {len(route.args)} argument(s) to {signature}, which takes {len(params)}"
         )  # also checked when the server starts; a redeployed template may change its arity
+    if signature.blocked is not None:
+        raise BadRequest(f"{signature} cannot be invoked through golemsim: its {signature.blocked} is not JSON")
     values = []
     for arg, (name, ty) in zip(route.args, params, strict=True):
         what = f"{arg.describe()} (parameter {name} of {signature.name})"
-        values.append(_value(arg, ty, what, variables, query, headers, body))
-    signature.args_from_json(values)  # the exact WIT check, naming the parameter and field at fault
+        value = _value(arg, ty, what, variables, query, headers, body)
+        try:  # the exact WIT check, naming the parameter and the field at fault
+            from_json(ty, value, f"{signature.name}({name})")
+        except BadRequest as error:
+            raise BadRequest(f"{arg.describe()}: {error}") from None
+        values.append(value)
     return values
 
 
