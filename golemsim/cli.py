@@ -12,6 +12,7 @@ from typing import Any
 
 from .core import Executor, GolemError, InvocationFailed, WorkerId, build_template
 from .core.errors import BadRequest
+from .gateway.nodes import DefinitionError
 
 DEFAULT_DB = "golem.db"
 
@@ -179,6 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvocationFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except DefinitionError as error:  # one "file:line: field: message" line per mistake
+        print(error, file=sys.stderr)
+        return 2
     except (GolemError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

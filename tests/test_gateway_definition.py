@@ -184,7 +184,7 @@ def test_routes_are_checked_against_the_deployed_templates(tmp_path: Path, execu
             path: /a
             template: testkit
             worker: w
-            function: add-all
+            function: who-am-i
           - method: POST
             path: /b/{n}
             template: testkit
@@ -227,11 +227,12 @@ def test_routes_are_checked_against_the_deployed_templates(tmp_path: Path, execu
     path.write_text(path.read_text().replace("args: [{path: n}]\n", "args: [{query: n}]\n"))
     api = load_api_definition(path)
     with pytest.raises(DefinitionError) as caught:
-        check_against_templates(api, ExecutorBackend(executor).signature)
+        check_against_templates(api, ExecutorBackend(executor).functions)
     lines = [p.format("api") for p in caught.value.problems]
-    assert lines[0].startswith("api:6: routes[0].function: template testkit v1 has no function 'add-all'; it exports:")
+    unknown = "api:6: routes[0].function: template testkit has no function 'who-am-i'; did you mean 'whoami'? "
+    assert lines[0].startswith(unknown + "it exports: stamp, two-calls, ")
     assert lines[1:] == [
-        "api:12: routes[1].args: add(n: s64) -> s64 takes 1 argument(s) (n), the route passes 2",
+        "api:12: routes[1].args: add takes 1 argument(s) (n: s64), the route passes 2",
         "api:19: routes[2].args[0].value: add(n): expected s64, got 'five'",
         "api:22: routes[3].template: template 'ghost' is not deployed (deploy it with `golemsim deploy`)",
         "api:32: routes[4].args[0].default: check-item(item): missing field 'qty'",

@@ -144,6 +144,11 @@ class ExecutorBackend:
         signature: FunctionSignature = self.executor.templates.get(template).function(function)
         return signature
 
+    def functions(self, template: str) -> dict[str, FunctionSignature]:
+        """The newest deployed version's exports by name; TemplateNotFound if there is none."""
+        functions: dict[str, FunctionSignature] = self.executor.templates.get(template).functions
+        return functions
+
     def recovering(self, template: str, worker: str) -> bool:
         return bool(self.executor.recovering(template, worker))
 

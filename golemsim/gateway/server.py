@@ -183,7 +183,7 @@ def serve(
     try:
         deploy_missing(executor, definition, err)
         backend = ExecutorBackend(executor)
-        check_against_templates(definition, backend.signature)
+        check_against_templates(definition, backend.functions)
         server = GatewayServer(Gateway(definition, backend), host, port)
     except BaseException:
         executor.close()
