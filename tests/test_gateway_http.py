@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sqlite3
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -206,13 +207,11 @@ def test_a_worker_recovering_after_a_crash_answers_503_then_the_result(tmp_path:
     api, db = write_api(tmp_path), tmp_path / "golem.db"
     first = ServeProcess(api, db)
     assert first.request("POST", "/kits/sleepy/add/5").body == 5
-    import threading
-
     answers: list[Reply | BaseException] = []
 
     def nap() -> None:
         try:
-            answers.append(first.request("POST", "/kits/sleepy/nap?millis=6000", headers={"Idempotency-Key": "nap-1"}))
+            answers.append(first.request("POST", "/kits/sleepy/nap?millis=10000", headers={"Idempotency-Key": "nap-1"}))
         except OSError as error:  # the server dies under this request
             answers.append(error)
 
@@ -223,7 +222,7 @@ def test_a_worker_recovering_after_a_crash_answers_503_then_the_result(tmp_path:
     thread.join(30)
     assert answers and isinstance(answers[0], OSError)
 
-    second = ServeProcess(api, db)  # resumes the nap, which has about 4.5 s left
+    second = ServeProcess(api, db)  # resumes the nap, which has about 8.5 s left
     try:
         busy = second.request("GET", "/kits/sleepy")
         assert_error(busy, 503, "recovering", "kit-sleepy is recovering")
@@ -233,7 +232,7 @@ def test_a_worker_recovering_after_a_crash_answers_503_then_the_result(tmp_path:
         while (reply := second.request("GET", "/kits/sleepy")).status == 503 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert (reply.status, reply.body) == (200, "testkit/kit-sleepy")
-        retried = second.request("POST", "/kits/sleepy/nap?millis=6000", headers={"Idempotency-Key": "nap-1"})
+        retried = second.request("POST", "/kits/sleepy/nap?millis=10000", headers={"Idempotency-Key": "nap-1"})
         assert retried.status == 200 and isinstance(retried.body, int)  # the resumed nap's result, not a new nap
         assert second.request("POST", "/kits/sleepy/add/1").body == 6  # its state survived the crash
     finally:
