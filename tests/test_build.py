@@ -43,3 +43,14 @@ def test_documentation_does_not_change_the_hash(tmp_path: Path) -> None:
     shutil.copytree(COUNTER, copy)
     (copy / "README.md").write_text("# rewritten docs\n")
     assert source_hash(copy) == source_hash(COUNTER)
+
+
+def test_an_export_named_like_a_libc_function_gets_a_hint(tmp_path: Path) -> None:
+    copy = tmp_path / "clash"
+    shutil.copytree(COUNTER, copy)
+    wit = copy / "wit" / "counter.wit"
+    wit.write_text(wit.read_text().replace("export get:", "export close:"))
+    app = copy / "app.py"
+    app.write_text(app.read_text().replace("def get(", "def close("))
+    with pytest.raises(BuildError, match=r"clashes with wasi-libc .* rename the export"):
+        build_template(copy, cache_dir=tmp_path / "cache")

@@ -148,5 +148,19 @@ def _run_componentize(folder: Path, manifest: TemplateManifest, wasm: Path) -> N
         done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp)
         if done.returncode != 0:
             output = (done.stderr or done.stdout).strip()
-            raise BuildError(f"building template {manifest.name} from {folder} failed:\n{output}")
+            raise BuildError(f"building template {manifest.name} from {folder} failed:\n{_explain(output)}")
         os.replace(partial, wasm)
+
+
+LIBC_CLASH_HINT = (
+    "hint: a world-level export named like a C library function (close, write, read, open, exit, ...) "
+    "clashes with wasi-libc when componentize-py links the component; rename the export (e.g. close-auction)"
+)
+
+
+def _explain(output: str) -> str:
+    """componentize-py's output, with a hint for the failures whose panic does not say what to do."""
+    if "duplicate items detected" in output:
+        last = output.splitlines()[-1] if output else ""
+        return f"{LIBC_CLASH_HINT}\n(componentize-py said: {last.strip()})"
+    return output
