@@ -88,37 +88,41 @@ def test_carts_merge_and_checkout(shop: tuple[ServeProcess, ShopServices]) -> No
     services.set_stock("cup", 10)
     services.set_stock("mug", 10)
     cup, mug = {"sku": "cup", "unit-price-cents": 300}, {"sku": "mug", "unit-price-cents": 450}
-    assert server.request("POST", "/devices/phone-1/cart/items", {**cup, "quantity": 2}).status == 200
-    assert server.request("POST", "/devices/phone-1/cart/items", {**mug, "quantity": 1}).status == 200
-    assert server.request("POST", "/users/7/cart/items", {**cup, "quantity": 1}).body == [{**cup, "quantity": 1}]
+    assert server.request("POST", "/anon/phone-1/shopping-cart/items", {**cup, "quantity": 2}).status == 200
+    assert server.request("POST", "/anon/phone-1/shopping-cart/items", {**mug, "quantity": 1}).status == 200
+    assert server.request("POST", "/users/7/shopping-cart/items", {**cup, "quantity": 1}).body == [
+        {**cup, "quantity": 1}
+    ]
 
-    merged = server.request("POST", "/users/7/cart/merge", {"device-id": "phone-1"}, headers={"Idempotency-Key": "m1"})
+    merged = server.request("POST", "/users/7/shopping-cart/merge/phone-1", headers={"Idempotency-Key": "m1"})
     assert merged.status == 200 and merged.body == [{**cup, "quantity": 3}, {**mug, "quantity": 1}]
-    again = server.request("POST", "/users/7/cart/merge", {"device-id": "phone-1"}, headers={"Idempotency-Key": "m1"})
+    again = server.request("POST", "/users/7/shopping-cart/merge/phone-1", headers={"Idempotency-Key": "m1"})
     assert again.body == merged.body  # the same key: the first answer
-    assert server.request("GET", "/devices/phone-1/cart").body == []  # taken once
-    once_more = server.request("POST", "/users/7/cart/merge", {"device-id": "phone-1"})
+    assert server.request("GET", "/anon/phone-1/shopping-cart").body == []  # taken once
+    once_more = server.request("POST", "/users/7/shopping-cart/merge/phone-1")
     assert once_more.body == merged.body  # a new merge finds the anonymous cart empty
 
-    removed = server.request("DELETE", "/users/7/cart/items/cup?quantity=1")
+    removed = server.request("DELETE", "/users/7/shopping-cart/items/cup?quantity=1")
     assert removed.body == [{**cup, "quantity": 2}, {**mug, "quantity": 1}]
-    unknown = server.request("DELETE", "/users/7/cart/items/plate")
+    unknown = server.request("DELETE", "/users/7/shopping-cart/items/plate")
     assert (unknown.status, unknown.body["error"]["value"]) == (409, {"unknown-sku": "plate"})
-    zero = server.request("POST", "/users/7/cart/items", {**cup, "quantity": 0})
+    zero = server.request("POST", "/users/7/shopping-cart/items", {**cup, "quantity": 0})
     assert (zero.status, zero.body["error"]["kind"]) == (409, "zero-quantity")
-    negative = server.request("DELETE", "/users/7/cart/items/cup?quantity=-1")
+    negative = server.request("DELETE", "/users/7/shopping-cart/items/cup?quantity=-1")
     assert (negative.status, negative.body["error"]["kind"]) == (400, "bad-argument")
 
     checkout = {"email": "u7@example.com", "payment-method": "card-ok", "address": ADDRESS}
-    bought = server.request("POST", "/users/7/cart/checkout", checkout, headers={"Idempotency-Key": "cart-co-1"})
+    bought = server.request(
+        "POST", "/users/7/shopping-cart/checkout", checkout, headers={"Idempotency-Key": "cart-co-1"}
+    )
     assert bought.status == 201 and bought.body["charged-cents"] == 2 * 300 + 450
-    assert server.request("GET", "/users/7/cart").body == []
+    assert server.request("GET", "/users/7/shopping-cart").body == []
     assert services.stock("cup") == 8 and services.stock("mug") == 9
 
-    assert server.request("POST", "/devices/phone-2/cart/items", {**cup, "quantity": 1}).status == 200
-    cleared = server.request("DELETE", "/devices/phone-2/cart")
+    assert server.request("POST", "/anon/phone-2/shopping-cart/items", {**cup, "quantity": 1}).status == 200
+    cleared = server.request("DELETE", "/anon/phone-2/shopping-cart")
     assert (cleared.status, cleared.text) == (204, "")
-    empty = server.request("POST", "/users/8/cart/checkout", checkout)
+    empty = server.request("POST", "/users/8/shopping-cart/checkout", checkout)
     assert (empty.status, empty.body["error"]["kind"]) == (409, "empty-cart")
 
 
