@@ -30,10 +30,14 @@ class Reply:
 class ServeProcess:
     """``python -m golemsim serve --port 0`` on a real database; reads the URL it prints."""
 
-    def __init__(self, api: Path, db: Path, *extra: str, startup_timeout: float = 300.0) -> None:
+    def __init__(
+        self, api: Path, db: Path, *extra: str, startup_timeout: float = 300.0, python_path: Path | None = None
+    ) -> None:
         self.log_path = db.with_name(db.name + f".serve-{time.monotonic_ns()}.log")
         self._log = self.log_path.open("w")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if python_path is not None:  # where a --services factory of the tests lives
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(python_path), env.get("PYTHONPATH")]))
         command = [sys.executable, "-m", "golemsim", "serve", "--api", str(api), "--db", str(db), "--port", "0"]
         self.process = subprocess.Popen(
             [*command, *extra], stdout=subprocess.PIPE, stderr=self._log, text=True, env=env
