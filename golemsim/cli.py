@@ -13,6 +13,7 @@ from typing import Any
 from .core import Executor, GolemError, InvocationFailed, WorkerId, build_template
 from .core.errors import BadRequest
 from .gateway.nodes import DefinitionError
+from .shop import ShopServices
 
 DEFAULT_DB = "golem.db"
 
@@ -41,12 +42,21 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def default_services(db: str | Path) -> ShopServices:
+    """The CLI's external world: the shop's services on a ledger next to the database
+    (other service names are echoed by the same ledger)."""
+    if str(db) == ":memory:":
+        return ShopServices(":memory:")
+    path = Path(db)
+    return ShopServices(path.with_name(path.name + "-services.db"))
+
+
 def cmd_invoke(args: argparse.Namespace) -> int:
     worker = WorkerId.parse(args.worker)
     values = json.loads(args.json_args) if args.json_args is not None else [_parse_arg(a) for a in args.args]
     if not isinstance(values, list):
         raise BadRequest("--json-args must be a JSON array")
-    with Executor.open(args.db) as ex:
+    with Executor.open(args.db, services=default_services(args.db)) as ex:
         result = ex.invoke(worker.template, worker.name, args.function, values, idempotency_key=args.key)
     print(json.dumps(result))
     return 0

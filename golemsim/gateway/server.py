@@ -171,14 +171,14 @@ def serve(
     (requests in flight finish, then the executor closes). Returns the exit code.
     """
     from ..core.executor import Executor
+    from ..shop import ShopServices
 
     out, err = stdout or sys.stdout, stderr or sys.stderr
     definition = load_api_definition(api)
     spec = services or definition.services
-    registry = None
-    if spec is not None:
-        db_path = Path(db)
-        registry = services_factory(spec)(db_path.with_name(db_path.name + "-services.db"))
+    db_path = Path(db)
+    factory = services_factory(spec) if spec is not None else ShopServices  # the CLI's default world
+    registry = factory(db_path.with_name(db_path.name + "-services.db"))
     executor = Executor.open(db, services=registry)
     try:
         deploy_missing(executor, definition, err)
