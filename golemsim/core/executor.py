@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import uuid
@@ -271,8 +272,7 @@ class Executor:
         if self._closed:
             raise GolemError("executor is closed")
         worker_id = WorkerId(template, worker)
-        # A key drawn from the environment, so a simulation seeded alike makes the same keys.
-        key = idempotency_key or str(uuid.UUID(bytes=self.environment.random_bytes(16), version=4))
+        key = idempotency_key or self._new_key()
         args = list(args)
         slot = self._slot(worker_id)
         with slot.lock:
@@ -287,15 +287,8 @@ class Executor:
             waiting = slot.waiting.get(key)
             if waiting is not None:
                 return waiting, None
-            assert slot.writer is not None
-            compiled = self.templates.get(template, slot.version or None)
-            compiled.function(function).args_from_json(args)  # reject bad arguments before accepting
             run_here = inline and not slot.draining
-            now = self._now_ms()
-            if slot.writer.last_index == 0:
-                slot.version = compiled.version
-                slot.writer.add(Create(template, compiled.version, compiled.component_hash, at_ms=now), durable=False)
-            slot.writer.add(PendingInvocation(key, function, args, at_ms=now), durable=not run_here)
+            self._record_pending(slot, PendingInvocation(key, function, args), durable=not run_here)
             future: Future[Any] = Future()
             slot.waiting[key] = future
             slot.queue.append(_Job(key, function, args, future))
@@ -304,6 +297,23 @@ class Executor:
                 return future, slot
             self._start_draining(slot)
         return future, None
+
+    def _new_key(self) -> str:
+        # Drawn from the environment, so a simulation seeded alike makes the same keys.
+        return str(uuid.UUID(bytes=self.environment.random_bytes(16), version=4))
+
+    def _record_pending(self, slot: _Slot, pending: PendingInvocation, *, durable: bool) -> None:
+        """Check the arguments, then write the pending entry (after Create for a new worker).
+        The caller holds the slot's lock."""
+        assert slot.writer is not None
+        template = slot.worker_id.template
+        compiled = self.templates.get(template, slot.version or None)
+        compiled.function(pending.function).args_from_json(pending.args)  # reject bad arguments first
+        now = self._now_ms()
+        if slot.writer.last_index == 0:
+            slot.version = compiled.version
+            slot.writer.add(Create(template, compiled.version, compiled.component_hash, at_ms=now), durable=False)
+        slot.writer.add(dataclasses.replace(pending, at_ms=now), durable=durable)
 
     def _route(self, target: WorkerId, function: str, args: list[Any], key: str) -> Any:
         return self.invoke(target.template, target.name, function, args, idempotency_key=key)
@@ -327,7 +337,7 @@ class Executor:
         if self._closed:
             raise GolemError("executor is closed")
         worker_id = WorkerId(template, worker)
-        key = idempotency_key or str(uuid.UUID(bytes=self.environment.random_bytes(16), version=4))
+        key = idempotency_key or self._new_key()
         args = list(args)
         slot = self._slot(worker_id)
         with slot.lock:
@@ -336,14 +346,7 @@ class Executor:
                 raise WorkerFailed(slot.failure)
             if key in slot.results or key in slot.waiting or key in slot.scheduled:
                 return key
-            assert slot.writer is not None
-            compiled = self.templates.get(template, slot.version or None)
-            compiled.function(function).args_from_json(args)  # reject bad arguments before accepting
-            now = self._now_ms()
-            if slot.writer.last_index == 0:
-                slot.version = compiled.version
-                slot.writer.add(Create(template, compiled.version, compiled.component_hash, at_ms=now), durable=False)
-            slot.writer.add(PendingInvocation(key, function, args, due_ms=at_ms, at_ms=now), durable=True)
+            self._record_pending(slot, PendingInvocation(key, function, args, due_ms=at_ms), durable=True)
             self._arm(slot, _Job(key, function, args, Future()), at_ms)
         return key
 

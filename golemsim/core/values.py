@@ -26,7 +26,7 @@ from wasmtime import component as wc
 
 from .errors import BadRequest
 
-_INT_RANGES: dict[type, tuple[int, int]] = {
+INT_RANGES: dict[type, tuple[int, int]] = {
     wc.U8: (0, 2**8 - 1),
     wc.U16: (0, 2**16 - 1),
     wc.U32: (0, 2**32 - 1),
@@ -42,7 +42,7 @@ def type_name(ty: Any) -> str:
     """A short WIT-like spelling of a value type, for signatures and error messages."""
     if ty is None:
         return "_"
-    if type(ty) in _INT_RANGES or isinstance(ty, (wc.Bool, wc.F32, wc.F64, wc.Char, wc.String)):
+    if type(ty) in INT_RANGES or isinstance(ty, (wc.Bool, wc.F32, wc.F64, wc.Char, wc.String)):
         return type(ty).__name__.lower()
     if isinstance(ty, wc.ListType):
         return f"list<{type_name(ty.element)}>"
@@ -65,7 +65,7 @@ def type_name(ty: Any) -> str:
 
 def unsupported_part(ty: Any) -> str | None:
     """The part of ``ty`` that cannot cross the JSON boundary (a resource, stream, ...), or None."""
-    if ty is None or type(ty) in _INT_RANGES:
+    if ty is None or type(ty) in INT_RANGES:
         return None
     if isinstance(ty, (wc.Bool, wc.F32, wc.F64, wc.Char, wc.String, wc.EnumType, wc.FlagsType)):
         return None
@@ -94,8 +94,8 @@ def _fail(path: str, expected: str, value: Any) -> BadRequest:
 def from_json(ty: Any, value: Any, path: str = "value") -> Any:
     """Turn a JSON value into the Python value wasmtime expects for ``ty``; BadRequest if it does not fit."""
     kind = type(ty)
-    if kind in _INT_RANGES:
-        low, high = _INT_RANGES[kind]
+    if kind in INT_RANGES:
+        low, high = INT_RANGES[kind]
         if isinstance(value, bool) or not isinstance(value, int):
             raise _fail(path, type_name(ty), value)
         if not low <= value <= high:
@@ -192,7 +192,7 @@ def to_json(ty: Any, value: Any) -> Any:
     """Turn a value returned by wasmtime for ``ty`` into JSON (the inverse of from_json)."""
     if ty is None:
         return None
-    if type(ty) in _INT_RANGES or isinstance(ty, (wc.Bool, wc.Char, wc.String, wc.EnumType)):
+    if type(ty) in INT_RANGES or isinstance(ty, (wc.Bool, wc.Char, wc.String, wc.EnumType)):
         return value
     if isinstance(ty, (wc.F32, wc.F64)):
         return value if math.isfinite(value) else str(value)

@@ -8,19 +8,8 @@ from typing import Any
 from wasmtime import component as wc
 
 from ..core.templates import FunctionSignature
-from ..core.values import type_name
+from ..core.values import INT_RANGES, type_name
 from .definition import ApiDefinition, Arg, Route
-
-_RANGES: dict[type, tuple[int, int]] = {
-    wc.U8: (0, 2**8 - 1),
-    wc.U16: (0, 2**16 - 1),
-    wc.U32: (0, 2**32 - 1),
-    wc.U64: (0, 2**64 - 1),
-    wc.S8: (-(2**7), 2**7 - 1),
-    wc.S16: (-(2**15), 2**15 - 1),
-    wc.S32: (-(2**31), 2**31 - 1),
-    wc.S64: (-(2**63), 2**63 - 1),
-}
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -50,8 +39,8 @@ def json_schema(ty: Any) -> dict[str, Any]:
     if ty is None:
         return {"type": "null"}
     kind = type(ty)
-    if kind in _RANGES:
-        low, high = _RANGES[kind]
+    if kind in INT_RANGES:
+        low, high = INT_RANGES[kind]
         return {"type": "integer", "minimum": low, "maximum": high, "format": type_name(ty)}
     if isinstance(ty, wc.Bool):
         return {"type": "boolean"}
@@ -198,7 +187,7 @@ def _operation(route: Route, signature: FunctionSignature | None) -> dict[str, A
 
 def _simple(ty: Any) -> bool:
     """True for types whose path text the gateway reads directly (numbers, bool, strings, enums)."""
-    return type(ty) in _RANGES or isinstance(ty, (wc.Bool, wc.F32, wc.F64, wc.Char, wc.String, wc.EnumType))
+    return type(ty) in INT_RANGES or isinstance(ty, (wc.Bool, wc.F32, wc.F64, wc.Char, wc.String, wc.EnumType))
 
 
 def _text_schema(ty: Any, arg: Arg) -> dict[str, Any]:
