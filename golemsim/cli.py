@@ -111,7 +111,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .gateway import serve
 
     logging.getLogger("golemsim.gateway").setLevel(logging.INFO)  # one line a request on stderr
-    return serve(args.api, args.db, host=args.host, port=args.port, services=args.services)
+    return serve(
+        args.api, args.db, host=args.host, port=args.port, services=args.services, suspend_after=args.suspend_after
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -171,6 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     p.add_argument("--services", help="module:callable making the external services (default: the definition's)")
+    p.add_argument(
+        "--suspend-after",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="a durable sleep longer than this suspends its worker instead of holding a thread (default 1)",
+    )
     p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("demo", help="crash an executor with SIGKILL again and again; check nothing is lost")

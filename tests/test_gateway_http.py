@@ -205,7 +205,8 @@ def test_openapi_document(server: ServeProcess) -> None:
 
 def test_a_worker_recovering_after_a_crash_answers_503_then_the_result(tmp_path: Path) -> None:
     api, db = write_api(tmp_path), tmp_path / "golem.db"
-    first = ServeProcess(api, db)
+    in_thread = ("--suspend-after", "60")  # the nap runs in a thread, so its resumption is a recovery
+    first = ServeProcess(api, db, *in_thread)
     assert first.request("POST", "/kits/sleepy/add/5").body == 5
     answers: list[Reply | BaseException] = []
 
@@ -222,7 +223,7 @@ def test_a_worker_recovering_after_a_crash_answers_503_then_the_result(tmp_path:
     thread.join(30)
     assert answers and isinstance(answers[0], OSError)
 
-    second = ServeProcess(api, db)  # resumes the nap, which has about 8.5 s left
+    second = ServeProcess(api, db, *in_thread)  # resumes the nap, which has about 8.5 s left
     try:
         busy = second.request("GET", "/kits/sleepy")
         assert_error(busy, 503, "recovering", "kit-sleepy is recovering")

@@ -78,3 +78,24 @@ class WorkerFailed(GolemError):
 
 class Interrupted(GolemError):
     """The executor stopped the invocation (shutdown, or a simulated crash). It resumes on recovery."""
+
+
+class Suspended(GolemError):
+    """The invocation waits (a long durable sleep, or an unfinished promise): its instance is
+    dropped and the executor resumes it from the oplog when the wait is over."""
+
+    def __init__(self, message: str, *, until_ms: int | None = None, promise_id: str | None = None) -> None:
+        super().__init__(message)
+        self.until_ms = until_ms
+        self.promise_id = promise_id
+
+
+class SnapshotError(GolemError):
+    """Saving or loading a worker's snapshot failed, or a stored snapshot is corrupt.
+
+    Recovery then falls back to replaying the worker's whole oplog (hot and archived).
+    """
+
+
+class OplogCompacted(GolemError):
+    """The oplog entries asked for were compacted away without an archive; they cannot be read."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import threading
 import uuid
@@ -22,18 +23,23 @@ from .errors import (
     InvocationFailed,
     OplogCorruption,
     ReplayDivergence,
+    Suspended,
     WorkerFailed,
 )
 from .history import History, InvocationRecord, WorkerStatus, analyze
 from .ids import WorkerId
 from .instance import Outcome, WorkerInstance
 from .oplog.entries import (
+    BeginRemoteWrite,
     Create,
     ErrorRecorded,
+    Interrupt,
     InvocationCompleted,
     InvocationStarted,
     OplogEntry,
     PendingInvocation,
+    PromiseCompleted,
+    Resume,
     Suspend,
 )
 from .oplog.entries import InvocationFailed as FailedEntry
@@ -42,6 +48,7 @@ from .oplog.sqlite_store import SQLiteOplogStore
 from .oplog.store import OplogStore
 from .oplog_writer import OplogWriter
 from .policy import ResourceLimits, RetryPolicy
+from .promises import promise_owner
 from .recovery import replay_completed, resume_point
 from .services import LedgerRegistry, ServiceRegistry
 from .templates import MemoryTemplateStore, SQLiteTemplateStore, TemplateInfo, TemplateRegistry, TemplateStore
@@ -71,6 +78,10 @@ class _Job:
     """Set for an invocation that was in flight when the executor died: replay it, then go on."""
     resumed: bool = False
     """Queued on recovery: the invocation was unfinished when the executor stopped."""
+    parked: str | None = None
+    """Why this started invocation waits instead of running: "sleep", "promise" or "interrupted"."""
+    reload: bool = False
+    """Re-read the invocation's record from the oplog before running (it was parked)."""
 
 
 class _Slot:
@@ -88,6 +99,9 @@ class _Slot:
         self.waiting: dict[str, Future[Any]] = {}
         self.scheduled: dict[str, _Job] = {}
         """Accepted invocations waiting for their due time, by key."""
+        self.promises: dict[str, tuple[bool, Any]] = {}
+        """The worker's promises, (completed, value) by id; shared with its instance."""
+        self.interrupted = False
         self.instance: WorkerInstance | None = None
         self.failure: str | None = None
         self.replayed = 0
@@ -119,6 +133,7 @@ class Executor:
         limits: ResourceLimits | None = None,
         retry: RetryPolicy | None = None,
         engine: Engine | None = None,
+        suspend_after: float = 1.0,
     ) -> None:
         if max_live_instances < 1:
             raise BadRequest("max_live_instances must be at least 1")
@@ -130,6 +145,8 @@ class Executor:
             self.environment.router = self._route
             self.environment.scheduler = self._schedule_from_worker
         self.max_live_instances = max_live_instances
+        self.suspend_after_ms = int(suspend_after * 1000)
+        """A durable sleep longer than this suspends the worker and frees its instance."""
         self.limits = limits or ResourceLimits()
         self.retry = retry or RetryPolicy()
         self._slots: dict[WorkerId, _Slot] = {}
@@ -287,7 +304,7 @@ class Executor:
             waiting = slot.waiting.get(key)
             if waiting is not None:
                 return waiting, None
-            run_here = inline and not slot.draining
+            run_here = inline and not slot.draining and not slot.queue and not slot.interrupted
             self._record_pending(slot, PendingInvocation(key, function, args), durable=not run_here)
             future: Future[Any] = Future()
             slot.waiting[key] = future
@@ -357,7 +374,10 @@ class Executor:
         """Hold a scheduled job until its time (caller holds the slot's lock)."""
         slot.scheduled[job.key] = job
         slot.waiting[job.key] = job.future
-        self._timers.add(due_ms, slot.worker_id, job.key)
+        self._add_timer(due_ms, slot.worker_id, job.key)
+
+    def _add_timer(self, due_ms: int, worker_id: WorkerId, key: str) -> None:
+        self._timers.add(due_ms, worker_id, key)
         if self._timer_thread is None:
             self._timer_thread = TimerThread(self._timers, self._now_ms, self._fire)
 
@@ -366,7 +386,12 @@ class Executor:
         slot = self._slot(worker_id)
         with slot.lock:
             job = slot.scheduled.pop(key, None)
-            if job is None or self._closed:
+            if job is None:
+                parked = slot.queue[0] if slot.queue else None
+                if parked is not None and parked.key == key and parked.parked == "sleep":
+                    self._wake(slot, parked)
+                return
+            if self._closed:
                 return
             if slot.failure is not None:
                 slot.waiting.pop(key, None)
@@ -374,6 +399,12 @@ class Executor:
                 return
             slot.queue.append(job)
             self._start_draining(slot)
+
+    def _wake(self, slot: _Slot, job: _Job) -> None:
+        """A parked invocation may go on (caller holds the slot's lock)."""
+        job.parked = None
+        job.reload = True
+        self._start_draining(slot)
 
     def scheduled(self) -> list[tuple[WorkerId, str]]:
         """Scheduled invocations not yet due, as (worker, key)."""
@@ -445,10 +476,14 @@ class Executor:
         if history.fatal_error is not None:
             slot.failure = f"worker {slot.worker_id} failed: {history.fatal_error}"
             return
+        slot.promises = dict(history.promises)
+        slot.interrupted = history.interrupted
         unfinished: list[_Job] = []
         if history.in_flight is not None:
             record = history.in_flight
-            unfinished.append(_Job(record.idempotency_key, record.function, record.args, Future(), record, True))
+            job = _Job(record.idempotency_key, record.function, record.args, Future(), record, True)
+            self._park_if_waiting(slot, job, record.waiting_on)
+            unfinished.append(job)
         now = self._now_ms()
         for pending in history.pending:
             job = _Job(pending.idempotency_key, pending.function, pending.args, Future())
@@ -462,7 +497,20 @@ class Executor:
             slot.queue.append(job)
         if unfinished:
             log.info("resuming %s: %d unfinished invocation(s)", slot.worker_id, len(unfinished))
-            self._start_draining(slot)
+            if unfinished[0].parked is None:
+                self._start_draining(slot)
+
+    def _park_if_waiting(self, slot: _Slot, job: _Job, waiting_on: BeginRemoteWrite | None) -> None:
+        """An invocation found stopped in a sleep or promise await stays parked until its wake-up."""
+        if waiting_on is None:
+            return
+        if waiting_on.function == "sleep":
+            until = waiting_on.at_ms + int(waiting_on.request["millis"])
+            if until - self._now_ms() > self.suspend_after_ms:
+                job.parked = "sleep"
+                self._add_timer(until, slot.worker_id, job.key)
+        elif not slot.promises.get(str(waiting_on.request["promise_id"]), (False, None))[0]:
+            job.parked = "promise"
 
     def _start_draining(self, slot: _Slot) -> None:
         if slot.draining or self._closed:
@@ -477,7 +525,13 @@ class Executor:
         try:
             while True:
                 with slot.lock:
-                    if not slot.queue or self._closed or slot.failure is not None:
+                    if (
+                        not slot.queue
+                        or self._closed
+                        or slot.failure is not None
+                        or slot.interrupted
+                        or slot.queue[0].parked
+                    ):
                         slot.draining = False
                         self._release_queue(slot)
                         return
@@ -490,6 +544,11 @@ class Executor:
                     if not job.future.done():
                         job.future.set_exception(GolemError(f"internal error: {error!r}"))
                 with slot.lock:
+                    if job.parked is not None:  # it waits now; the wake-up drains again
+                        slot.draining = False
+                        return
+                    if job.reload:  # woken while it was being parked: run it again from the oplog
+                        continue
                     slot.queue.popleft()
                     slot.waiting.pop(job.key, None)
                     if inline:
@@ -524,6 +583,12 @@ class Executor:
         assert writer is not None
         try:
             instance = self._instance(slot)
+            if job.reload:
+                writer.flush()
+                job.record = analyze(self.oplog(slot.worker_id)).in_flight
+                job.reload = False
+                if job.record is None or job.record.idempotency_key != job.key:
+                    raise GolemError(f"parked invocation {job.key} of {slot.worker_id} is not in flight in the oplog")
             recorded: list[tuple[int, OplogEntry]] = []
             if job.record is None:
                 writer.add(InvocationStarted(job.key, job.function, job.args, at_ms=self._now_ms()), durable=False)
@@ -536,11 +601,31 @@ class Executor:
             self._fail_worker(slot, error)
             job.future.set_exception(WorkerFailed(str(error)))
             return
+        except Suspended as wait:
+            # A long sleep or an unfinished promise: drop the instance, keep the invocation
+            # in flight; the timer or the promise's completion resumes it from the oplog.
+            slot.instance = None
+            writer.flush()
+            with slot.lock:
+                job.reload = True
+                if wait.promise_id is not None and slot.promises.get(wait.promise_id, (False, None))[0]:
+                    return  # completed while this run was stopping: the drain runs it again
+                job.parked = "sleep" if wait.until_ms is not None else "promise"
+                if slot.interrupted:
+                    job.parked = "interrupted"
+                if wait.until_ms is not None:
+                    self._add_timer(wait.until_ms, slot.worker_id, job.key)
+            return
         except Interrupted:
-            # The executor is stopping this run (a shutdown, or a crash in the simulation):
-            # nothing more is written; the invocation resumes from the oplog on recovery.
             slot.instance = None
             writer.discard_buffer()
+            if slot.interrupted:  # an operator's interrupt: the invocation waits for resume()
+                with slot.lock:
+                    job.parked, job.reload = "interrupted", True
+                    self._answer_interrupted(slot, job)
+                return
+            # The executor is stopping this run (a shutdown, or a crash in the simulation):
+            # nothing more is written; the invocation resumes from the oplog on recovery.
             raise
         except GolemError as error:
             slot.instance = None
@@ -606,6 +691,8 @@ class Executor:
             slot.writer,
             self.limits,
             compiled.retry or self.retry,
+            promises=slot.promises,
+            suspend_after_ms=self.suspend_after_ms,
         )
         slot.replayed = replay_completed(instance, history)
         return instance
@@ -670,9 +757,98 @@ class Executor:
         if slot.rebuilding:
             return True
         try:
-            return slot.queue[0].resumed  # resumed jobs are queued first, before any new one
+            head = slot.queue[0]  # resumed jobs are queued first, before any new one
         except IndexError:
             return False
+        return head.resumed and head.parked is None
+
+    # -- promises and operator controls --------------------------------------------------------
+
+    def complete_promise(self, promise_id: str, value: Any) -> bool:
+        """Complete a worker's promise with a JSON value; a worker awaiting it resumes with it.
+
+        Returns False if it was completed before (the first value stands: exactly once).
+        Raises BadRequest for an unknown promise or a value that is not JSON.
+        """
+        worker_id = promise_owner(promise_id)
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            raise BadRequest(f"the value for promise {promise_id} is not JSON") from None
+        slot = self._slot(worker_id)
+        with slot.lock:
+            self._load(slot)
+            if slot.failure is not None:
+                raise WorkerFailed(slot.failure)
+            known = slot.promises.get(promise_id)
+            if known is None:
+                raise BadRequest(f"worker {worker_id} has no promise {promise_id!r}")
+            if known[0]:
+                return False
+            assert slot.writer is not None
+            slot.writer.add(PromiseCompleted(promise_id, value, at_ms=self._now_ms()), durable=True)
+            slot.promises[promise_id] = (True, value)
+            head = slot.queue[0] if slot.queue else None
+            if head is not None and head.parked == "promise":
+                self._wake(slot, head)
+        return True
+
+    def promises(self, worker: WorkerId | str) -> dict[str, tuple[bool, Any]]:
+        """A worker's promises by id: (completed, value)."""
+        slot = self._existing(worker)
+        with slot.lock:
+            return dict(slot.promises)
+
+    def interrupt(self, worker: WorkerId | str) -> None:
+        """Stop a worker: a running invocation stops at its next host call and, with any queued
+        ones, waits (durably) until ``resume``. Its caller gets Interrupted now."""
+        slot = self._existing(worker)
+        with slot.lock:
+            if slot.interrupted:
+                return
+            assert slot.writer is not None
+            slot.interrupted = True
+            slot.writer.add(Interrupt(at_ms=self._now_ms()), durable=True)
+            head = slot.queue[0] if slot.queue else None
+            if head is not None and head.parked is not None:
+                head.parked = "interrupted"
+                self._answer_interrupted(slot, head)
+            if slot.instance is not None and slot.draining:
+                slot.instance.interrupt_requested = True
+
+    def resume(self, worker: WorkerId | str) -> bool:
+        """Let an interrupted worker go on where it stopped. Returns False if it was not interrupted."""
+        slot = self._existing(worker)
+        with slot.lock:
+            if not slot.interrupted:
+                return False
+            assert slot.writer is not None
+            slot.interrupted = False
+            slot.writer.add(Resume(at_ms=self._now_ms()), durable=True)
+            head = slot.queue[0] if slot.queue else None
+            if head is not None and head.parked == "interrupted":
+                head.parked = None
+            if slot.queue:
+                self._start_draining(slot)
+        return True
+
+    def _answer_interrupted(self, slot: _Slot, job: _Job) -> None:
+        """Tell a parked job's caller it was interrupted; a fresh future waits for the resumed run."""
+        if not job.future.done():
+            job.future.set_exception(
+                Interrupted(f"worker {slot.worker_id} was interrupted; the invocation resumes on resume()")
+            )
+        job.future = Future()
+        slot.waiting[job.key] = job.future
+
+    def _existing(self, worker: WorkerId | str) -> _Slot:
+        worker_id = WorkerId.parse(worker) if isinstance(worker, str) else worker
+        slot = self._slot(worker_id)
+        with slot.lock:
+            self._load(slot)
+            if slot.writer is None or slot.writer.last_index == 0:
+                raise BadRequest(f"worker {worker_id} does not exist")
+        return slot
 
     def live_instances(self) -> int:
         """How many workers hold a live instance now."""
@@ -701,6 +877,8 @@ class Executor:
         for slot in list(self._slots.values()):
             if slot.writer is not None and slot.failure is None:
                 slot.writer.flush()
+            with slot.lock:
+                self._release_queue(slot)  # parked invocations: their callers hear why
         self.oplogs.close()
         self.engine.stop()
         if self._lock_file is not None:

@@ -13,16 +13,21 @@ from .oplog.entries import (
     Create,
     ErrorRecorded,
     HostCall,
+    Interrupt,
     InvocationCompleted,
     InvocationFailed,
     InvocationStarted,
     Jump,
     OplogEntry,
     PendingInvocation,
+    PromiseCompleted,
+    Resume,
     Suspend,
 )
 
 REPLAYABLE = (HostCall, BeginRemoteWrite, AtomicBegin, AtomicEnd)
+WAITS = ("sleep", "await-promise")
+"""Host calls that may suspend an invocation."""
 
 
 class WorkerStatus(StrEnum):
@@ -32,6 +37,9 @@ class WorkerStatus(StrEnum):
     RUNNING = "running"
     SUSPENDED = "suspended"
     RETRYING = "retrying"
+    WAITING = "waiting"
+    """Suspended inside an invocation: a long durable sleep, or a promise not yet completed."""
+    INTERRUPTED = "interrupted"
     FAILED = "failed"
 
 
@@ -48,6 +56,16 @@ class InvocationRecord:
     open_atomic: int | None = None
     """Index of an atomic region begun and not ended (only meaningful while in flight)."""
 
+    @property
+    def waiting_on(self) -> BeginRemoteWrite | None:
+        """The open sleep or promise await this invocation stopped in, if it did."""
+        if not self.calls:
+            return None
+        _, last = self.calls[-1]
+        if isinstance(last, BeginRemoteWrite) and last.function in WAITS:
+            return last
+        return None
+
 
 @dataclass
 class History:
@@ -60,6 +78,10 @@ class History:
     """Accepted, not yet started, in arrival order."""
     last_entry: OplogEntry | None = None
     fatal_error: str | None = None
+    interrupted: bool = False
+    """An operator interrupted the worker and has not resumed it."""
+    promises: dict[str, tuple[bool, Any]] = field(default_factory=dict)
+    """Promises the worker created, by id: (completed, value)."""
 
     @property
     def in_flight(self) -> InvocationRecord | None:
@@ -80,6 +102,10 @@ class History:
     def status(self, live: bool) -> WorkerStatus:
         if self.fatal_error is not None:
             return WorkerStatus.FAILED
+        if self.interrupted:
+            return WorkerStatus.INTERRUPTED
+        if self.in_flight is not None and self.in_flight.waiting_on is not None and not live:
+            return WorkerStatus.WAITING
         if self.in_flight is not None:
             if isinstance(self.last_entry, ErrorRecorded) and self.last_entry.transient:
                 return WorkerStatus.RETRYING
@@ -125,11 +151,17 @@ def analyze(entries: list[tuple[int, OplogEntry]]) -> History:
                 current = None
         elif isinstance(entry, REPLAYABLE) and current is not None:
             current.calls.append((index, entry))
+            if isinstance(entry, HostCall) and entry.function == "create-promise":
+                history.promises.setdefault(str(entry.response), (False, None))
             if isinstance(entry, AtomicBegin):
                 current.open_atomic = index
             elif isinstance(entry, AtomicEnd):
                 current.open_atomic = None
         elif isinstance(entry, ErrorRecorded) and not entry.transient:
             history.fatal_error = entry.message
+        elif isinstance(entry, PromiseCompleted):
+            history.promises[entry.promise_id] = (True, entry.value)
+        elif isinstance(entry, (Interrupt, Resume)):
+            history.interrupted = isinstance(entry, Interrupt)
     history.pending = [p for key, p in pending.items() if key not in started]
     return history

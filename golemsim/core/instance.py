@@ -25,7 +25,7 @@ from wasmtime import component as wc
 
 from .engine import EPOCH_TICK_SECONDS, Engine
 from .environment import Environment, ServiceRequest
-from .errors import GolemError, Interrupted, ReplayDivergence, UnsupportedHostCall
+from .errors import GolemError, Interrupted, ReplayDivergence, SnapshotError, Suspended, UnsupportedHostCall
 from .ids import WorkerId
 from .oplog.entries import AtomicBegin, AtomicEnd, BeginRemoteWrite, ErrorRecorded, HostCall, OplogEntry
 from .oplog_writer import OplogWriter
@@ -35,6 +35,11 @@ from .templates import CompiledTemplate
 from .wasi_shadows import unsupported, wasi_shadows
 
 HOST_INTERFACE = "golemsim:host/durable@0.1.0"
+SNAPSHOT_EXPORTS = {
+    "save-snapshot": "save-snapshot() -> list<u8>",
+    "load-snapshot": "load-snapshot(data: list<u8>) -> result<_, string>",
+}
+"""The snapshotting world's exports, as FunctionSignature prints them."""
 KEY_NAMESPACE = uuid.UUID("6f2b7c1e-0d4a-4f1e-9a57-1c2d3e4f5a6b")
 STDERR_TAIL = 2000
 
@@ -95,6 +100,9 @@ class WorkerInstance:
         writer: OplogWriter,
         limits: ResourceLimits,
         retry: RetryPolicy,
+        *,
+        promises: dict[str, tuple[bool, Any]] | None = None,
+        suspend_after_ms: int = 1000,
     ) -> None:
         self.worker = worker
         self.template = template
@@ -103,6 +111,12 @@ class WorkerInstance:
         self.writer = writer
         self.limits = limits
         self.retry = retry
+        self.promises = promises if promises is not None else {}
+        """The worker's promises by id, (completed, value); shared with the executor."""
+        self.suspend_after_ms = suspend_after_ms
+        """A durable sleep longer than this suspends the worker instead of holding a thread."""
+        self.interrupt_requested = False
+        """Set from another thread: the next host call raises Interrupted."""
         self.context: InvocationContext | None = None
         self._host_error: BaseException | None = None
         self.dead = False
@@ -213,6 +227,99 @@ class WorkerInstance:
         raised = _last_exception(guest)
         return f"{reason}; guest raised {raised}" if raised else reason
 
+    # -- snapshots ----------------------------------------------------------------------------
+
+    _snapshot_call: str | None = None
+    """The snapshot export running (outside any invocation), if one is."""
+
+    @property
+    def supports_snapshots(self) -> bool:
+        """Whether the template exports save-snapshot and load-snapshot (the snapshotting world)."""
+        return _snapshot_exports_problem(self.template) is None
+
+    def save_snapshot(self) -> bytes:
+        """The guest's state, as its save-snapshot export returns it.
+
+        Raises SnapshotError when the template has no snapshot exports, or the export traps
+        (also on a host call: a snapshot function may not use one); the instance is then dead.
+        """
+        return bytes(self._call_snapshot_export("save-snapshot"))
+
+    def load_snapshot(self, data: bytes) -> None:
+        """Replace the guest's state with ``data`` through its load-snapshot export.
+
+        Raises SnapshotError when the template has no snapshot exports, the export traps or
+        it answers with an error. After a failed load the guest's state is unknown: the
+        instance is marked dead, and the worker must be rebuilt by a full replay.
+        """
+        answer = self.template.function("load-snapshot").result_to_json(
+            self._call_snapshot_export("load-snapshot", bytes(data))
+        )
+        if "err" in answer:
+            self.dead = True
+            raise SnapshotError(f"worker {self.worker} cannot load the snapshot: {answer['err']}")
+
+    def _call_snapshot_export(self, name: str, *args: Any) -> Any:
+        """Call a snapshot export with fresh fuel and deadline, as ``run`` calls a function."""
+        problem = _snapshot_exports_problem(self.template)
+        if problem is not None:
+            raise SnapshotError(f"worker {self.worker} has no snapshots: {problem}")
+        if self.dead:
+            raise SnapshotError(f"{name} on worker {self.worker}: its instance trapped earlier and must be rebuilt")
+        if self.context is not None:
+            raise SnapshotError(f"{name} on worker {self.worker} while invocation {self.context.key} runs")
+        func = self._funcs.get(name)
+        if func is None:
+            func = self.instance.get_func(self.store, name)
+            if func is None:
+                raise SnapshotError(f"template {self.template.name} lists {name} but the instance lacks it")
+            self._funcs[name] = func
+        self.store.set_fuel(self.limits.fuel_per_invocation)
+        self._arm_deadline()
+        self._output_mark = os.path.getsize(self._output_path)
+        self._host_error = None
+        self._snapshot_call = name
+        try:
+            raw = func(self.store, *args)
+            func.post_return(self.store)
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as trap:
+            self.dead = True
+            host_error, self._host_error = self._host_error, None
+            if isinstance(host_error, SnapshotError):
+                raise host_error from None
+            if isinstance(host_error, Exception):
+                raise SnapshotError(
+                    f"{name} on worker {self.worker} made a host call, which a snapshot function may not do "
+                    f"(no clocks, randomness or durable calls: there is no invocation to record them in): "
+                    f"{host_error}"
+                ) from None
+            if host_error is not None:
+                raise host_error from None
+            raise SnapshotError(f"{name} on worker {self.worker} failed: {self._trap_message(trap)}") from None
+        except BaseException:
+            self.dead = True
+            raise
+        finally:
+            self._snapshot_call = None
+        return raw
+
+    def _snapshot_randomness(self, function: str, produce: Callable[[], Any]) -> Any:
+        """Randomness asked for by a snapshot export: answered, unrecorded, only while loading.
+
+        componentize-py reseeds Python's ``random`` module on an instance's first call, so
+        loading a snapshot into a fresh instance reads randomness; the load then overwrites
+        what depends on it (Snapshots restores the ``random`` module's state). Saving must not
+        be an instance's first call: that seed would be in no oplog, and a full replay would
+        then meet a reseed its record does not have.
+        """
+        if self._snapshot_call == "load-snapshot":
+            return _canonical(produce())
+        raise SnapshotError(
+            f"{self._snapshot_call} on worker {self.worker} read randomness ({function}); if this was the "
+            "instance's first call (componentize-py reseeds Python's random module then), run an invocation "
+            "or load a snapshot into the instance before saving one"
+        )
+
     # -- the durable core -----------------------------------------------------------------
 
     def _durable(
@@ -222,6 +329,8 @@ class WorkerInstance:
         context = self.context
         if context is None:
             raise GolemError(f"host call {function} made outside of an invocation")
+        if self.interrupt_requested:
+            raise Interrupted(f"worker {self.worker} was interrupted")
         request = _canonical(request)
         if context.replaying:
             index, entry = context.take()
@@ -298,6 +407,8 @@ class WorkerInstance:
 
     def _link(self, linker: wc.Linker) -> None:
         def record(function: str, request: Any, produce: Callable[[], Any]) -> Any:
+            if self._snapshot_call is not None and function.startswith("random."):
+                return self._snapshot_randomness(function, produce)
             return self._durable(function, request, lambda _begin: produce(), remote_write=False)
 
         handlers = {**wasi_shadows(record, self.environment), HOST_INTERFACE: self._host_handlers()}
@@ -333,6 +444,8 @@ class WorkerInstance:
             "new-idempotency-key": self._new_idempotency_key,
             "sleep": self._sleep,
             "invoke-worker": self._invoke_worker,
+            "create-promise": self._create_promise,
+            "await-promise": self._await_promise,
             "schedule-invocation": self._schedule_invocation,
             "worker-id": self._worker_id,
             "oplog-index": self._oplog_index,
@@ -374,6 +487,8 @@ class WorkerInstance:
         def perform(begin: BeginRemoteWrite | None) -> None:
             started_ms = begin.at_ms if begin is not None else self._now_ms()
             remaining = started_ms + millis - self._now_ms()
+            if remaining > self.suspend_after_ms:
+                raise Suspended(f"{self.worker} sleeps for {remaining} ms", until_ms=started_ms + millis)
             self.environment.sleep(max(0, remaining) / 1000)
 
         self._durable("sleep", {"millis": millis}, perform, remote_write=True)
@@ -424,6 +539,24 @@ class WorkerInstance:
             return str(response["ok"])
         return _to_guest_result(response)
 
+    def _create_promise(self, _store: Any) -> str:
+        made = f"{self.worker}/promise-{self._derive_key()}"
+        promise_id = str(self._durable("create-promise", None, lambda _b: made, remote_write=False))
+        self.promises.setdefault(promise_id, (False, None))
+        return promise_id
+
+    def _await_promise(self, _store: Any, promise_id: str) -> str:
+        if promise_id not in self.promises:
+            raise GolemError(f"{self.worker} awaits promise {promise_id!r}, which it did not create")
+
+        def perform(_begin: BeginRemoteWrite | None) -> Any:
+            completed, value = self.promises[promise_id]
+            if not completed:
+                raise Suspended(f"{self.worker} awaits promise {promise_id}", promise_id=promise_id)
+            return value
+
+        return json.dumps(self._durable("await-promise", {"promise_id": promise_id}, perform, remote_write=True))
+
     def _worker_id(self, _store: Any) -> wc.Record:
         ref = wc.Record()
         ref.template = self.worker.template
@@ -459,6 +592,23 @@ class WorkerInstance:
         if self.context is not None and self.context.replaying:
             return
         log.log(_LOG_LEVELS.get(level.lower(), logging.INFO), "[%s] %s", self.worker, message)
+
+
+def _snapshot_exports_problem(template: CompiledTemplate) -> str | None:
+    """Why the template cannot save and load snapshots, or None when it can."""
+    exported = {name: template.functions.get(name) for name in SNAPSHOT_EXPORTS}
+    if not any(exported.values()):
+        return (
+            f"template {template.name} v{template.version} does not export save-snapshot and load-snapshot "
+            "(its world does not include golemsim:host/snapshotting@0.1.0)"
+        )
+    for name, expected in SNAPSHOT_EXPORTS.items():
+        signature = exported[name]
+        if signature is None:
+            return f"template {template.name} v{template.version} exports only one of save-snapshot, load-snapshot"
+        if str(signature) != expected:
+            return f"template {template.name} v{template.version} exports {signature}, but snapshots need {expected}"
+    return None
 
 
 def _last_exception(output: str) -> str | None:

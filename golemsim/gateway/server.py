@@ -162,11 +162,13 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8080,
     services: str | None = None,
+    suspend_after: float = 1.0,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
 ) -> int:
     """Load the definition, open the executor, deploy what is missing, check the routes, and serve until a signal.
 
+    ``suspend_after``: durable sleeps longer than this many seconds suspend their worker.
     Prints the URL on one line to ``stdout`` once listening; SIGTERM or SIGINT stop it cleanly
     (requests in flight finish, then the executor closes). Returns the exit code.
     """
@@ -179,7 +181,7 @@ def serve(
     db_path = Path(db)
     factory = services_factory(spec) if spec is not None else ShopServices  # the CLI's default world
     registry = factory(db_path.with_name(db_path.name + "-services.db"))
-    executor = Executor.open(db, services=registry)
+    executor = Executor.open(db, services=registry, suspend_after=suspend_after)
     try:
         deploy_missing(executor, definition, err)
         backend = ExecutorBackend(executor)

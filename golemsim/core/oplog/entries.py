@@ -153,6 +153,29 @@ class Suspend(OplogEntry):
     kind: ClassVar[str] = "suspend"
 
 
+@dataclass(frozen=True)
+class PromiseCompleted(OplogEntry):
+    """A promise the worker created was completed from outside with ``value`` (JSON)."""
+
+    kind: ClassVar[str] = "promise-completed"
+    promise_id: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Interrupt(OplogEntry):
+    """An operator interrupted the worker: nothing runs until it is resumed."""
+
+    kind: ClassVar[str] = "interrupt"
+
+
+@dataclass(frozen=True)
+class Resume(OplogEntry):
+    """An operator resumed an interrupted worker."""
+
+    kind: ClassVar[str] = "resume"
+
+
 ENTRY_TYPES: dict[str, type[OplogEntry]] = {
     cls.kind: cls
     for cls in (
@@ -168,6 +191,9 @@ ENTRY_TYPES: dict[str, type[OplogEntry]] = {
         AtomicEnd,
         Jump,
         Suspend,
+        PromiseCompleted,
+        Interrupt,
+        Resume,
     )
 }
 

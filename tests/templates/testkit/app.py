@@ -1,5 +1,6 @@
 """The testkit template: one function per feature of the host interface."""
 
+import json
 import os
 import time
 
@@ -9,6 +10,7 @@ from componentize_py_types import Err
 
 _total = 0
 _hoard: list[bytes] = []
+promise = ""
 
 
 class WitWorld(wit_world.WitWorld):
@@ -77,6 +79,14 @@ class WitWorld(wit_world.WitWorld):
 
     def add_later(self, n: int, delay_millis: int) -> str:
         return golem.schedule("add", n, at_ms=golem.now_ms() + delay_millis)
+
+    def make_promise(self) -> str:
+        global promise
+        promise = golem.create_promise()
+        return promise
+
+    def wait_promise(self) -> str:
+        return json.dumps(golem.await_promise(promise))
 
     def whoami(self) -> str:
         template, name = golem.worker_id()
