@@ -184,6 +184,7 @@ def test_openapi_document(server: ServeProcess) -> None:
         "/kits/{kit}/crash",
         "/kits/{kit}/nap",
         "/kits/{kit}",
+        "/_golemsim/promises",  # built in
     }
     add = doc["paths"]["/kits/{kit}/add/{n}"]["post"]
     n = next(p for p in add["parameters"] if p["name"] == "n")
@@ -200,7 +201,7 @@ def test_openapi_document(server: ServeProcess) -> None:
     body = fresh["requestBody"]["content"]["application/json"]["schema"]
     assert body["properties"]["by"]["default"] == 1 and body["required"] == []
     operation_ids = [op["operationId"] for ops in doc["paths"].values() for op in ops.values()]
-    assert len(operation_ids) == len(set(operation_ids)) == 8
+    assert len(operation_ids) == len(set(operation_ids)) == 9
 
 
 def test_a_worker_recovering_after_a_crash_answers_503_then_the_result(tmp_path: Path) -> None:

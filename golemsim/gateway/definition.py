@@ -19,6 +19,10 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 SOURCES = ("path", "query", "header", "body", "value")
 OPENAPI_PATH = "/openapi.json"
 """Served by every gateway: the OpenAPI document generated from the definition."""
+BUILTIN_SEGMENT = "_golemsim"
+"""The first path segment of the gateway's built-in routes; a definition cannot use it."""
+PROMISES_PATH = f"/{BUILTIN_SEGMENT}/promises"
+"""Built in: ``POST`` with ``{"id": ..., "value": ...}`` completes a worker's promise."""
 
 TOP_KEYS = ("name", "version", "services", "templates", "routes")
 ROUTE_REQUIRED = ("method", "path", "template", "worker", "function")
@@ -230,6 +234,12 @@ def _route(
     if method is not None and method.upper() == "GET" and path is not None and path.text == OPENAPI_PATH:
         reader.report(
             fields["path"], f"{where}.path", f"GET {OPENAPI_PATH} is reserved for the generated OpenAPI document"
+        )
+    if path is not None and path.segments[:1] == (BUILTIN_SEGMENT,):
+        reader.report(
+            fields["path"],
+            f"{where}.path",
+            f"paths under /{BUILTIN_SEGMENT}/ are reserved for golemsim's built-in routes (POST {PROMISES_PATH})",
         )
 
     if method is not None and path is not None:  # a duplicate is reported even if other fields are wrong too

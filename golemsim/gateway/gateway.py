@@ -29,9 +29,10 @@ from ..core.errors import (
     WorkerFailed,
 )
 from ..core.ids import WorkerId
+from ..core.promises import promise_owner
 from ..core.templates import FunctionSignature
 from .binding import BadBody, MissingArgument, bind_args, parse_body
-from .definition import OPENAPI_PATH, ApiDefinition, Route
+from .definition import BUILTIN_SEGMENT, OPENAPI_PATH, PROMISES_PATH, ApiDefinition, Route
 from .paths import split_path
 
 log = logging.getLogger("golemsim.gateway")
@@ -120,6 +121,10 @@ class Invocation:
         return self.worker_id.name
 
 
+class PromiseNotFound(BadRequest):
+    """A well-formed promise id that no worker has (the worker does not exist, or made no such promise)."""
+
+
 class Backend(Protocol):
     """What the gateway needs from whatever runs the workers (an Executor, or a simulated cluster)."""
 
@@ -131,6 +136,13 @@ class Backend(Protocol):
 
     def invoke(self, invocation: Invocation) -> Any:
         """Run the invocation and return its JSON result; raise the core's errors."""
+        ...
+
+    def complete_promise(self, promise_id: str, value: Any) -> bool:
+        """Complete a promise with a JSON value; False if it was completed before (the first value stands).
+
+        Raise PromiseNotFound for a promise its worker does not have, WorkerFailed if the worker cannot run.
+        """
         ...
 
 
@@ -160,6 +172,19 @@ class ExecutorBackend:
             invocation.args,
             idempotency_key=invocation.idempotency_key,
         )
+
+    def complete_promise(self, promise_id: str, value: Any) -> bool:
+        try:
+            return bool(self.executor.complete_promise(promise_id, value))
+        except BadRequest:
+            owner = promise_owner(promise_id)
+            try:
+                known = self.executor.promises(owner)
+            except BadRequest:  # the worker does not exist
+                known = {}
+            if promise_id not in known:
+                raise PromiseNotFound(f"worker {owner} has no promise {promise_id}") from None
+            raise
 
 
 class Gateway:
@@ -213,10 +238,15 @@ class Gateway:
     def bind(self, request: Request) -> Invocation | Response:
         """Turn a request into an invocation: route, worker name, typed arguments, idempotency key.
 
-        Answers itself (a Response) for /openapi.json, unknown routes and bad arguments.
+        Answers itself (a Response) for /openapi.json, unknown routes and bad arguments, and for
+        the built-in routes under /_golemsim/: completing a promise is one durable write through
+        the backend (``Backend.complete_promise``), done here, not an invocation.
         """
         if request.method.upper() == "GET" and request.path == OPENAPI_PATH:
             return Response(200, self.openapi())
+        segments = split_path(request.path)
+        if segments[:1] == [BUILTIN_SEGMENT]:  # matched before the definition's routes, which cannot use it
+            return self._builtin(request, segments)
         matched = self.match(request.method, request.path)
         if isinstance(matched, Response):
             return matched
@@ -231,6 +261,34 @@ class Gateway:
         except (TemplateNotFound, FunctionNotFound, BadRequest) as error:
             return self.failure(error)
         return Invocation(route, worker_id, route.function, args, signature, key, variables)
+
+    # -- built-in routes --------------------------------------------------------------------
+
+    def _builtin(self, request: Request, segments: list[str]) -> Response:
+        if segments != [BUILTIN_SEGMENT, "promises"]:
+            return error_response(404, "not-found", f"no built-in route {request.path} (there is {PROMISES_PATH})")
+        if request.method.upper() != "POST":
+            return error_response(
+                405,
+                "method-not-allowed",
+                f"{PROMISES_PATH} takes POST, not {request.method.upper()}",
+                headers={"Allow": "POST"},
+            )
+        try:
+            promise_id, value = _promise_completion(request.body)
+        except BadRequest as error:
+            return self.failure(error)
+        try:
+            owner = promise_owner(promise_id)
+        except BadRequest as error:
+            return error_response(400, "bad-promise-id", str(error))
+        try:
+            completed = self.backend.complete_promise(promise_id, value)
+        except PromiseNotFound as error:
+            return error_response(404, "promise-not-found", str(error))
+        except Exception as error:
+            return self.failure(error)
+        return Response(200, {"completed": bool(completed)}, {"Golem-Worker": str(owner)})
 
     @staticmethod
     def _body(route: Route, data: bytes) -> Any:
@@ -310,6 +368,23 @@ class Gateway:
                 return None
 
         return openapi_document(self.definition, lookup)
+
+
+def _promise_completion(data: bytes) -> tuple[str, Any]:
+    """``{"id": "template/name/promise-...", "value": <any JSON>}`` -> (id, value); BadBody or MissingArgument."""
+    body = parse_body(data)
+    if not isinstance(body, dict):
+        raise BadBody(f'the body must be a JSON object {{"id": ..., "value": ...}}, got {json.dumps(body)[:60]}')
+    unknown = sorted(set(body) - {"id", "value"})
+    if unknown:
+        raise BadBody(f"unknown field(s) {', '.join(map(repr, unknown))}; the body has only 'id' and 'value'")
+    if "id" not in body:
+        raise MissingArgument("body field 'id' (the promise id) is missing")
+    if "value" not in body:
+        raise MissingArgument("body field 'value' is missing (send null to complete it without a value)")
+    if not isinstance(body["id"], str):
+        raise BadBody(f"body field 'id' must be a string, got {json.dumps(body['id'])[:60]}")
+    return body["id"], body["value"]
 
 
 def recovering(worker_id: WorkerId) -> Response:

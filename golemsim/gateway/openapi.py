@@ -9,7 +9,7 @@ from wasmtime import component as wc
 
 from ..core.templates import FunctionSignature
 from ..core.values import INT_RANGES, type_name
-from .definition import ApiDefinition, Arg, Route
+from .definition import PROMISES_PATH, ApiDefinition, Arg, Route
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -100,11 +100,51 @@ def openapi_document(
             operation_id, n = f"{base}.{n}", n + 1
         used_ids.add(operation_id)
         paths.setdefault(route.path.text, {})[route.method.lower()] = {"operationId": operation_id, **operation}
+    paths[PROMISES_PATH] = {"post": _complete_promise_operation()}
     return {
         "openapi": "3.1.0",
         "info": {"title": definition.name, "version": definition.version},
         "paths": paths,
         "components": {"schemas": {"Error": ERROR_SCHEMA}},
+    }
+
+
+def _complete_promise_operation() -> dict[str, Any]:
+    """The built-in route that completes a worker's promise (definitions cannot use /_golemsim/)."""
+    error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    body = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "description": "the promise id, template/name/promise-..."},
+            "value": {"description": "any JSON value; the awaiting worker receives it"},
+        },
+        "required": ["id", "value"],
+        "additionalProperties": False,
+    }
+    completed = {
+        "type": "object",
+        "properties": {"completed": {"type": "boolean"}},
+        "required": ["completed"],
+    }
+    return {
+        "operationId": "golemsim.complete-promise",
+        "tags": ["golemsim"],
+        "summary": "Complete a worker's promise (built in)",
+        "description": "The worker awaiting the promise resumes with the value. Exactly once: a promise "
+        'completed before answers {"completed": false} and keeps its first value.',
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {
+            "200": {
+                "description": "completed now (true), or completed before (false)",
+                "content": {"application/json": {"schema": completed}},
+            },
+            "400": {
+                "description": "the body is not JSON, lacks id or value, or the id is malformed",
+                "content": error_ref,
+            },
+            "404": {"description": "no worker has this promise", "content": error_ref},
+            "500": {"description": "the promise's worker failed", "content": error_ref},
+        },
     }
 
 
