@@ -18,11 +18,12 @@ from .errors import (
     TemplateNotFound,
     WorkerFailed,
 )
-from .executor import Executor, WorkerInfo
+from .executor import Executor
 from .history import WorkerStatus
 from .ids import WorkerId
 from .oplog import MemoryOplogStore, OplogEntry, OplogStore, SQLiteOplogStore
-from .policy import ResourceLimits, RetryPolicy
+from .policy import ResourceLimits, RetryPolicy, SnapshotPolicy
+from .recovery import RecoveryInfo
 from .services import (
     ExternalService,
     LedgerRegistry,
@@ -32,6 +33,7 @@ from .services import (
     ServiceUnavailable,
 )
 from .templates import FunctionSignature, TemplateInfo
+from .worker_slot import WorkerInfo
 
 __all__ = [
     "BadRequest",
@@ -53,6 +55,7 @@ __all__ = [
     "OplogEntry",
     "OplogStore",
     "RealEnvironment",
+    "RecoveryInfo",
     "ReplayDivergence",
     "ResourceLimits",
     "RetryPolicy",
@@ -61,6 +64,7 @@ __all__ = [
     "ServiceRejected",
     "ServiceRequest",
     "ServiceUnavailable",
+    "SnapshotPolicy",
     "TemplateInfo",
     "TemplateNotFound",
     "WorkerFailed",

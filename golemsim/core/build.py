@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .engine import default_cache_dir
 from .errors import BuildError
-from .policy import RetryPolicy
+from .policy import RetryPolicy, SnapshotPolicy
 
 progress = logging.getLogger("golemsim.progress")
 
@@ -43,6 +43,7 @@ class BuiltTemplate:
     source_hash: str
     cached: bool
     retry: RetryPolicy | None = None
+    snapshot: SnapshotPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class TemplateManifest:
     world: str
     module: str
     retry: RetryPolicy | None = None
+    snapshot: SnapshotPolicy | None = None
 
     @classmethod
     def load(cls, folder: Path) -> TemplateManifest:
@@ -69,7 +71,11 @@ class TemplateManifest:
         if missing:
             raise BuildError(f"{path}: [template] is missing {', '.join(missing)}")
         retry = RetryPolicy.from_dict(document["retry"], f"{path} [retry]") if "retry" in document else None
-        return cls(str(table["name"]), int(table.get("version", 1)), str(table["world"]), str(table["module"]), retry)
+        snapshot = None
+        if "snapshot" in document:
+            snapshot = SnapshotPolicy.from_dict(document["snapshot"], f"{path} [snapshot]")
+        name, world, module = str(table["name"]), str(table["world"]), str(table["module"])
+        return cls(name, int(table.get("version", 1)), world, module, retry, snapshot)
 
 
 def _source_files(folder: Path) -> list[Path]:
@@ -115,10 +121,10 @@ def build_template(folder: str | Path, *, cache_dir: Path | None = None, force: 
     with open(out_dir / f".{manifest.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel builds of one template wait for each other
         if wasm.exists() and not force:
-            return BuiltTemplate(manifest.name, manifest.version, wasm, digest, True, manifest.retry)
+            return BuiltTemplate(manifest.name, manifest.version, wasm, digest, True, manifest.retry, manifest.snapshot)
         progress.info("building template %s with componentize-py (10-25 s; cached afterwards) ...", manifest.name)
         _run_componentize(folder, manifest, wasm)
-    return BuiltTemplate(manifest.name, manifest.version, wasm, digest, False, manifest.retry)
+    return BuiltTemplate(manifest.name, manifest.version, wasm, digest, False, manifest.retry, manifest.snapshot)
 
 
 def _run_componentize(folder: Path, manifest: TemplateManifest, wasm: Path) -> None:

@@ -10,6 +10,7 @@ from .oplog.entries import (
     AtomicBegin,
     AtomicEnd,
     BeginRemoteWrite,
+    Checkpoint,
     Create,
     ErrorRecorded,
     HostCall,
@@ -23,6 +24,9 @@ from .oplog.entries import (
     PromiseCompleted,
     Resume,
     Suspend,
+    UpdateFailed,
+    UpdatePending,
+    UpdateSucceeded,
 )
 
 REPLAYABLE = (HostCall, BeginRemoteWrite, AtomicBegin, AtomicEnd)
@@ -82,6 +86,16 @@ class History:
     """An operator interrupted the worker and has not resumed it."""
     promises: dict[str, tuple[bool, Any]] = field(default_factory=dict)
     """Promises the worker created, by id: (completed, value)."""
+    carried: dict[str, InvocationCompleted | InvocationFailed] = field(default_factory=dict)
+    """Outcomes carried over by a checkpoint from compacted entries."""
+    version: int = 0
+    """The template version the worker runs now (its creation's, or its last successful update's)."""
+    component_hash: str = ""
+    update_pending: UpdatePending | None = None
+    """An update requested and not yet done (it is carried out on recovery)."""
+    last_update: UpdateSucceeded | UpdateFailed | None = None
+    snapshot_floor: int = 0
+    """Index of the last snapshot update: a full replay cannot start before it."""
 
     @property
     def in_flight(self) -> InvocationRecord | None:
@@ -97,7 +111,9 @@ class History:
 
     def results(self) -> dict[str, InvocationCompleted | InvocationFailed]:
         """Outcome by idempotency key, for deduplicating invocations."""
-        return {r.idempotency_key: r.outcome for r in self.invocations if r.outcome is not None}
+        outcomes = dict(self.carried)
+        outcomes.update((r.idempotency_key, r.outcome) for r in self.invocations if r.outcome is not None)
+        return outcomes
 
     def status(self, live: bool) -> WorkerStatus:
         if self.fatal_error is not None:
@@ -139,6 +155,10 @@ def analyze(entries: list[tuple[int, OplogEntry]]) -> History:
             continue
         if isinstance(entry, Create):
             history.create = entry
+            history.version, history.component_hash = entry.version, entry.component_hash
+        elif isinstance(entry, Checkpoint):
+            if history.create is None:  # the start of a compacted oplog: take over its digest
+                _take_checkpoint(history, index, entry, pending)
         elif isinstance(entry, PendingInvocation):
             pending.setdefault(entry.idempotency_key, entry)
         elif isinstance(entry, InvocationStarted):
@@ -163,5 +183,29 @@ def analyze(entries: list[tuple[int, OplogEntry]]) -> History:
             history.promises[entry.promise_id] = (True, entry.value)
         elif isinstance(entry, (Interrupt, Resume)):
             history.interrupted = isinstance(entry, Interrupt)
+        elif isinstance(entry, UpdatePending):
+            history.update_pending = entry
+        elif isinstance(entry, (UpdateSucceeded, UpdateFailed)):
+            history.update_pending, history.last_update = None, entry
+            if isinstance(entry, UpdateSucceeded):
+                history.version, history.component_hash = entry.target_version, entry.component_hash
+                if entry.mode == "snapshot":
+                    history.snapshot_floor = index
     history.pending = [p for key, p in pending.items() if key not in started]
     return history
+
+
+def _take_checkpoint(history: History, index: int, entry: Checkpoint, pending: dict[str, PendingInvocation]) -> None:
+    history.create = Create(entry.template, entry.version, entry.component_hash, at_ms=entry.at_ms)
+    history.version, history.component_hash = entry.version, entry.component_hash
+    history.interrupted = entry.interrupted
+    history.promises = {key: (bool(done), value) for key, (done, value) in entry.promises.items()}
+    for key, outcome in entry.results.items():
+        if "ok" in outcome:
+            history.carried[key] = InvocationCompleted(key, outcome["ok"], 0, at_ms=entry.at_ms)
+        else:
+            history.carried[key] = InvocationFailed(key, str(outcome.get("error")), 0, at_ms=entry.at_ms)
+    for item in entry.pending:
+        pending[item["key"]] = PendingInvocation(
+            item["key"], item["function"], item["args"], due_ms=item.get("due_ms"), at_ms=entry.at_ms
+        )

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .errors import ReplayDivergence
 from .history import History, InvocationRecord
 from .instance import WorkerInstance
 from .oplog.entries import InvocationCompleted, Jump, OplogEntry
 from .oplog_writer import OplogWriter
+
+
+@dataclass(frozen=True)
+class RecoveryInfo:
+    """How a worker's instance was last rebuilt."""
+
+    mode: str
+    """"snapshot" (loaded a snapshot, then replayed what follows it) or "full" (replayed everything)."""
+    snapshot_index: int
+    """The oplog index the loaded snapshot covers (0 for a full replay)."""
+    invocations: int
+    """Completed invocations replayed."""
+    entries: int
+    """Host-call entries answered from the oplog while replaying them."""
+    fallback: str | None = None
+    """Why a stored snapshot was not used, when there was one."""
 
 
 def replay_completed(instance: WorkerInstance, history: History) -> int:
@@ -15,7 +33,11 @@ def replay_completed(instance: WorkerInstance, history: History) -> int:
     Failed invocations are skipped (their effects were rolled back). Each replayed result must
     equal the recorded one; otherwise the code diverged. Returns how many were replayed.
     """
-    completed = history.completed
+    return replay_records(instance, history.completed)
+
+
+def replay_records(instance: WorkerInstance, completed: list[InvocationRecord]) -> int:
+    """Replay these completed invocations in order (see replay_completed)."""
     for record in completed:
         outcome = instance.run(record.idempotency_key, record.function, record.args, record.calls, may_go_live=False)
         recorded = record.outcome

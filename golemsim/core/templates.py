@@ -14,7 +14,7 @@ from wasmtime import component as wc
 
 from .engine import Engine, component_hash
 from .errors import BadRequest, FunctionNotFound, InvalidComponent, TemplateNotFound
-from .policy import RetryPolicy
+from .policy import RetryPolicy, SnapshotPolicy
 from .values import from_json, to_json, type_name, unsupported_part
 
 
@@ -77,6 +77,8 @@ class CompiledTemplate:
     """Imported interface name -> the function names the component imports from it."""
     retry: RetryPolicy | None = None
     """The template's own retry policy, if it was deployed with one."""
+    snapshot: SnapshotPolicy | None = None
+    """The template's own snapshot policy, if it was deployed with one."""
 
     def function(self, name: str) -> FunctionSignature:
         signature = self.functions.get(name)
@@ -109,10 +111,21 @@ def inspect_component(
 class TemplateStore(Protocol):
     """Where deployed components are kept: (name, version) -> content hash -> component bytes."""
 
-    def put(self, name: str, version: int, data: bytes, retry: RetryPolicy | None = None) -> None: ...
+    def put(
+        self,
+        name: str,
+        version: int,
+        data: bytes,
+        retry: RetryPolicy | None = None,
+        snapshot: SnapshotPolicy | None = None,
+    ) -> None: ...
 
     def retry_policy(self, name: str, version: int) -> RetryPolicy | None:
         """The retry policy deployed with this version, if it has one."""
+        ...
+
+    def snapshot_policy(self, name: str, version: int) -> SnapshotPolicy | None:
+        """The snapshot policy deployed with this version, if it has one."""
         ...
 
     def resolve(self, name: str, version: int | None = None) -> tuple[int, str]:
@@ -130,18 +143,28 @@ class MemoryTemplateStore:
     def __init__(self) -> None:
         self._templates: dict[tuple[str, int], str] = {}
         self._components: dict[str, bytes] = {}
-        self._retry: dict[tuple[str, int], RetryPolicy] = {}
+        self._retry: dict[tuple[str, int], RetryPolicy | None] = {}
+        self._snapshot: dict[tuple[str, int], SnapshotPolicy | None] = {}
 
-    def put(self, name: str, version: int, data: bytes, retry: RetryPolicy | None = None) -> None:
+    def put(
+        self,
+        name: str,
+        version: int,
+        data: bytes,
+        retry: RetryPolicy | None = None,
+        snapshot: SnapshotPolicy | None = None,
+    ) -> None:
         digest = component_hash(data)
         self._components[digest] = data
         self._templates[(name, version)] = digest
-        self._retry.pop((name, version), None)
-        if retry is not None:
-            self._retry[(name, version)] = retry
+        self._retry[(name, version)] = retry
+        self._snapshot[(name, version)] = snapshot
 
     def retry_policy(self, name: str, version: int) -> RetryPolicy | None:
         return self._retry.get((name, version))
+
+    def snapshot_policy(self, name: str, version: int) -> SnapshotPolicy | None:
+        return self._snapshot.get((name, version))
 
     def resolve(self, name: str, version: int | None = None) -> tuple[int, str]:
         known = sorted(v for (n, v) in self._templates if n == name)
@@ -172,16 +195,39 @@ class SQLiteTemplateStore:
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(self.SCHEMA)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(templates)")}
+        if "snapshot" not in columns:  # databases made before snapshot policies
+            self._conn.execute("ALTER TABLE templates ADD COLUMN snapshot TEXT")
         self._lock = threading.Lock()
 
-    def put(self, name: str, version: int, data: bytes, retry: RetryPolicy | None = None) -> None:
+    def put(
+        self,
+        name: str,
+        version: int,
+        data: bytes,
+        retry: RetryPolicy | None = None,
+        snapshot: SnapshotPolicy | None = None,
+    ) -> None:
         digest = component_hash(data)
-        policy = json.dumps(retry.to_dict()) if retry is not None else None
+        retry_json = json.dumps(retry.to_dict()) if retry is not None else None
+        snapshot_json = json.dumps(snapshot.to_dict()) if snapshot is not None else None
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.execute("INSERT OR IGNORE INTO components VALUES (?, ?)", (digest, data))
-            self._conn.execute("INSERT OR REPLACE INTO templates VALUES (?, ?, ?, ?)", (name, version, digest, policy))
+            self._conn.execute(
+                "INSERT OR REPLACE INTO templates (name, version, hash, retry, snapshot) VALUES (?, ?, ?, ?, ?)",
+                (name, version, digest, retry_json, snapshot_json),
+            )
             self._conn.execute("COMMIT")
+
+    def snapshot_policy(self, name: str, version: int) -> SnapshotPolicy | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT snapshot FROM templates WHERE name = ? AND version = ?", (name, version)
+            ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return SnapshotPolicy.from_dict(json.loads(row[0]), f"snapshot policy of {name} v{version}")
 
     def retry_policy(self, name: str, version: int) -> RetryPolicy | None:
         with self._lock:
@@ -245,6 +291,7 @@ class TemplateRegistry:
         version: int | None = None,
         replace: bool = False,
         retry: RetryPolicy | None = None,
+        snapshot: SnapshotPolicy | None = None,
     ) -> TemplateInfo:
         """Deploy component bytes as a version of ``name``.
 
@@ -268,11 +315,12 @@ class TemplateRegistry:
             )
         if version < 1:
             raise BadRequest(f"template versions start at 1, got {version}")
-        self.store.put(name, version, data, retry)
+        self.store.put(name, version, data, retry, snapshot)
         for cached in [k for k in self._resolved if k[0] == name]:
             del self._resolved[cached]
         compiled.version = version
         compiled.retry = retry
+        compiled.snapshot = snapshot
         with self._lock:
             self._compiled[(name, version, digest)] = compiled
         return TemplateInfo(name, version, digest, len(data), [str(s) for s in compiled.functions.values()])
@@ -289,6 +337,7 @@ class TemplateRegistry:
         if compiled is None:
             compiled = self._compile(name, chosen, digest, self.store.component(digest))
             compiled.retry = self.store.retry_policy(name, chosen)
+            compiled.snapshot = self.store.snapshot_policy(name, chosen)
             with self._lock:
                 self._compiled[key] = compiled
         return compiled

@@ -176,6 +176,56 @@ class Resume(OplogEntry):
     kind: ClassVar[str] = "resume"
 
 
+@dataclass(frozen=True)
+class Checkpoint(OplogEntry):
+    """What recovery needs from every entry before this one, written with a snapshot so that
+    those entries can leave the hot oplog: the template version, recent outcomes by key, the
+    invocations accepted and not yet started, promises, and whether the worker is interrupted.
+    """
+
+    kind: ClassVar[str] = "checkpoint"
+    template: str
+    version: int
+    component_hash: str
+    results: dict[str, Any]
+    """Outcome by idempotency key: {"ok": result} or {"error": message} (the newest ones)."""
+    pending: list[dict[str, Any]]
+    """Accepted, not started: {"key", "function", "args", "due_ms"} in arrival order."""
+    promises: dict[str, Any]
+    """Promise id -> [completed, value]."""
+    interrupted: bool = False
+
+
+@dataclass(frozen=True)
+class UpdatePending(OplogEntry):
+    """An update of the worker to ``target_version`` was requested (mode "auto" or "snapshot")."""
+
+    kind: ClassVar[str] = "update-pending"
+    target_version: int
+    mode: str
+
+
+@dataclass(frozen=True)
+class UpdateSucceeded(OplogEntry):
+    """The worker now runs ``target_version``. After a snapshot update, recovery starts from
+    the snapshot taken at this entry (the entries before it belong to the old version)."""
+
+    kind: ClassVar[str] = "update-succeeded"
+    target_version: int
+    mode: str
+    component_hash: str
+
+
+@dataclass(frozen=True)
+class UpdateFailed(OplogEntry):
+    """The update to ``target_version`` failed; the worker keeps running its old version."""
+
+    kind: ClassVar[str] = "update-failed"
+    target_version: int
+    mode: str
+    reason: str
+
+
 ENTRY_TYPES: dict[str, type[OplogEntry]] = {
     cls.kind: cls
     for cls in (
@@ -194,6 +244,10 @@ ENTRY_TYPES: dict[str, type[OplogEntry]] = {
         PromiseCompleted,
         Interrupt,
         Resume,
+        Checkpoint,
+        UpdatePending,
+        UpdateSucceeded,
+        UpdateFailed,
     )
 }
 

@@ -1,0 +1,654 @@
+"""The machinery under the Executor: accepting invocations, queueing them per worker, running,
+parking and recovering them, timers and snapshots. The Executor adds the public controls."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import uuid
+from collections import OrderedDict
+from concurrent.futures import Future
+from typing import Any
+
+from .engine import Engine
+from .environment import Environment, RealEnvironment
+from .errors import (
+    BadRequest,
+    GolemError,
+    Interrupted,
+    InvocationFailed,
+    OplogCorruption,
+    ReplayDivergence,
+    Suspended,
+    WorkerFailed,
+)
+from .history import History, analyze
+from .ids import WorkerId
+from .instance import Outcome, WorkerInstance
+from .oplog.entries import (
+    BeginRemoteWrite,
+    Create,
+    ErrorRecorded,
+    InvocationCompleted,
+    InvocationStarted,
+    OplogEntry,
+    PendingInvocation,
+    Suspend,
+    UpdateFailed,
+    UpdateSucceeded,
+)
+from .oplog.entries import InvocationFailed as FailedEntry
+from .oplog.snapshot import Snapshot
+from .oplog.store import OplogStore
+from .oplog_writer import OplogWriter
+from .policy import ResourceLimits, RetryPolicy, SnapshotPolicy
+from .rebuild import rebuild
+from .recovery import resume_point
+from .snapshots import take_snapshot
+from .templates import (
+    CompiledTemplate,
+    TemplateRegistry,
+    TemplateStore,
+)
+from .timers import TimerQueue, TimerThread
+from .updates import UpdateOutcome, migrate
+from .worker_slot import Job, WorkerSlot
+
+log = logging.getLogger("golemsim.executor")
+
+
+class WorkerHost:
+    """Hosts workers: one queue per worker, run in order; instances rebuilt from the oplog."""
+
+    def __init__(
+        self,
+        oplogs: OplogStore,
+        templates: TemplateStore,
+        *,
+        environment: Environment | None = None,
+        max_live_instances: int = 64,
+        limits: ResourceLimits | None = None,
+        retry: RetryPolicy | None = None,
+        engine: Engine | None = None,
+        suspend_after: float = 1.0,
+        snapshots: SnapshotPolicy | None = None,
+    ) -> None:
+        if max_live_instances < 1:
+            raise BadRequest("max_live_instances must be at least 1")
+        self.oplogs = oplogs
+        self.engine = engine or Engine()
+        self.templates = TemplateRegistry(templates, self.engine)
+        self.environment: Environment = environment or RealEnvironment()
+        if isinstance(self.environment, RealEnvironment) and self.environment.router is None:
+            self.environment.router = self._route
+            self.environment.scheduler = self._schedule_from_worker
+        self.max_live_instances = max_live_instances
+        self.snapshots = snapshots
+        """When to snapshot workers whose template can (None: never)."""
+        self.suspend_after_ms = int(suspend_after * 1000)
+        """A durable sleep longer than this suspends the worker and frees its instance."""
+        self.limits = limits or ResourceLimits()
+        self.retry = retry or RetryPolicy()
+        self._slots: dict[WorkerId, WorkerSlot] = {}
+        self._slots_lock = threading.Lock()
+        self._live: OrderedDict[WorkerId, WorkerSlot] = OrderedDict()
+        self._live_lock = threading.Lock()
+        self._threads: set[threading.Thread] = set()
+        self._closed = False
+        self._lock_file: int | None = None
+        self._timers = TimerQueue()
+        self._timer_thread: TimerThread | None = None
+
+    def invoke(
+        self,
+        template: str,
+        worker: str,
+        function: str,
+        args: list[Any] | tuple[Any, ...] = (),
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Invoke ``function(*args)`` on a worker and return its JSON result.
+
+        A repeated ``idempotency_key`` returns the first result without running again.
+        Raises InvocationFailed (trap, limits), BadRequest, TemplateNotFound or WorkerFailed.
+        """
+        future, inline = self._accept(template, worker, function, args, idempotency_key, inline=True)
+        if inline is not None:
+            self._drain(inline, inline=True)
+        return future.result(timeout)
+
+    def submit(
+        self,
+        template: str,
+        worker: str,
+        function: str,
+        args: list[Any] | tuple[Any, ...] = (),
+        *,
+        idempotency_key: str | None = None,
+    ) -> Future[Any]:
+        """Like invoke, but returns a Future once the invocation is durably accepted."""
+        future, _ = self._accept(template, worker, function, args, idempotency_key, inline=False)
+        return future
+
+    def _accept(
+        self,
+        template: str,
+        worker: str,
+        function: str,
+        args: list[Any] | tuple[Any, ...],
+        idempotency_key: str | None,
+        *,
+        inline: bool,
+    ) -> tuple[Future[Any], WorkerSlot | None]:
+        """Record an invocation as pending and queue it.
+
+        With ``inline`` and an idle worker, the caller's own thread will run it (the returned
+        slot says so): no thread hand-off, and the pending entry is committed together with
+        the invocation's first durable entry, since the caller hears nothing before the result.
+        """
+        if self._closed:
+            raise GolemError("executor is closed")
+        worker_id = WorkerId(template, worker)
+        key = idempotency_key or self._new_key()
+        args = list(args)
+        slot = self._slot(worker_id)
+        with slot.lock:
+            self._load(slot)
+            if slot.failure is not None:
+                raise WorkerFailed(slot.failure)
+            done = slot.results.get(key)
+            if done is not None:
+                return _finished(worker_id, done), None
+            if key in slot.scheduled:
+                raise BadRequest(f"invocation {key} on {worker_id} is scheduled for later; it cannot be run now")
+            waiting = slot.waiting.get(key)
+            if waiting is not None:
+                return waiting, None
+            run_here = inline and not slot.draining and not slot.queue and not slot.interrupted
+            self._record_pending(slot, PendingInvocation(key, function, args), durable=not run_here)
+            future: Future[Any] = Future()
+            slot.waiting[key] = future
+            slot.queue.append(Job(key, function, args, future))
+            if run_here:
+                slot.draining = True
+                return future, slot
+            self._start_draining(slot)
+        return future, None
+
+    def _new_key(self) -> str:
+        # Drawn from the environment, so a simulation seeded alike makes the same keys.
+        return str(uuid.UUID(bytes=self.environment.random_bytes(16), version=4))
+
+    def _record_pending(self, slot: WorkerSlot, pending: PendingInvocation, *, durable: bool) -> None:
+        """Check the arguments, then write the pending entry (after Create for a new worker).
+        The caller holds the slot's lock."""
+        assert slot.writer is not None
+        template = slot.worker_id.template
+        compiled = self.templates.get(template, slot.version or None)
+        compiled.function(pending.function).args_from_json(pending.args)  # reject bad arguments first
+        now = self._now_ms()
+        if slot.writer.last_index == 0:
+            slot.version = compiled.version
+            slot.writer.add(Create(template, compiled.version, compiled.component_hash, at_ms=now), durable=False)
+        slot.writer.add(dataclasses.replace(pending, at_ms=now), durable=durable)
+
+    def _route(self, target: WorkerId, function: str, args: list[Any], key: str) -> Any:
+        return self.invoke(target.template, target.name, function, args, idempotency_key=key)
+
+    def schedule(
+        self,
+        template: str,
+        worker: str,
+        function: str,
+        args: list[Any] | tuple[Any, ...] = (),
+        *,
+        at_ms: int,
+        idempotency_key: str | None = None,
+    ) -> str:
+        """Durably schedule ``function(*args)`` on a worker for wall-clock time ``at_ms``
+        (milliseconds since the epoch; a time in the past means now). Returns the key.
+
+        The invocation runs once when its time comes, also if the executor restarts before
+        then; scheduling the same key again changes nothing.
+        """
+        if self._closed:
+            raise GolemError("executor is closed")
+        worker_id = WorkerId(template, worker)
+        key = idempotency_key or self._new_key()
+        args = list(args)
+        slot = self._slot(worker_id)
+        with slot.lock:
+            self._load(slot)
+            if slot.failure is not None:
+                raise WorkerFailed(slot.failure)
+            if key in slot.results or key in slot.waiting or key in slot.scheduled:
+                return key
+            self._record_pending(slot, PendingInvocation(key, function, args, due_ms=at_ms), durable=True)
+            self._arm(slot, Job(key, function, args, Future()), at_ms)
+        return key
+
+    def _schedule_from_worker(self, target: WorkerId, function: str, args: list[Any], due_ms: int, key: str) -> None:
+        self.schedule(target.template, target.name, function, args, at_ms=due_ms, idempotency_key=key)
+
+    def _arm(self, slot: WorkerSlot, job: Job, due_ms: int) -> None:
+        """Hold a scheduled job until its time (caller holds the slot's lock)."""
+        slot.scheduled[job.key] = job
+        slot.due[job.key] = due_ms
+        slot.waiting[job.key] = job.future
+        self._add_timer(due_ms, slot.worker_id, job.key)
+
+    def _add_timer(self, due_ms: int, worker_id: WorkerId, key: str) -> None:
+        self._timers.add(due_ms, worker_id, key)
+        if self._timer_thread is None:
+            self._timer_thread = TimerThread(self._timers, self._now_ms, self._fire)
+
+    def _fire(self, worker_id: WorkerId, key: str) -> None:
+        """A scheduled invocation is due: queue it like any other."""
+        slot = self._slot(worker_id)
+        with slot.lock:
+            job = slot.scheduled.pop(key, None)
+            slot.due.pop(key, None)
+            if job is None:
+                parked = slot.queue[0] if slot.queue else None
+                if parked is not None and parked.key == key and parked.parked == "sleep":
+                    self._wake(slot, parked)
+                return
+            if self._closed:
+                return
+            if slot.failure is not None:
+                slot.waiting.pop(key, None)
+                job.future.set_exception(WorkerFailed(slot.failure))
+                return
+            slot.queue.append(job)
+            self._start_draining(slot)
+
+    def _wake(self, slot: WorkerSlot, job: Job) -> None:
+        """A parked invocation may go on (caller holds the slot's lock)."""
+        job.parked = None
+        job.reload = True
+        self._start_draining(slot)
+
+    def oplog(self, worker: WorkerId | str, start: int = 1) -> list[tuple[int, OplogEntry]]:
+        """A worker's hot oplog as (index, entry) pairs: entries compacted away by a snapshot are
+        in ``oplogs.read_archived``. Raises OplogCorruption at a bad entry."""
+        worker_id = WorkerId.parse(worker) if isinstance(worker, str) else worker
+        start = max(start, self.oplogs.first_index(worker_id))
+        return list(enumerate(self.oplogs.read(worker_id, start), start))
+
+    def _slot(self, worker_id: WorkerId) -> WorkerSlot:
+        with self._slots_lock:
+            slot = self._slots.get(worker_id)
+            if slot is None:
+                slot = self._slots[worker_id] = WorkerSlot(worker_id)
+            return slot
+
+    def _load(self, slot: WorkerSlot) -> None:
+        """First touch of a worker: digest its oplog; queue what a crash left unfinished."""
+        if slot.loaded:
+            return
+        slot.loaded = True
+        try:
+            entries = self.oplog(slot.worker_id)
+        except OplogCorruption as error:
+            slot.failure = str(error)
+            log.error("%s", error)
+            return
+        history = analyze(entries)
+        slot.loaded_history = history
+        slot.writer = OplogWriter(slot.worker_id, self.oplogs, self.environment, history.length)
+        slot.version = history.version
+        slot.results = history.results()
+        if history.fatal_error is not None:
+            slot.failure = f"worker {slot.worker_id} failed: {history.fatal_error}"
+            return
+        slot.promises = dict(history.promises)
+        slot.snapshot_index = self.oplogs.first_index(slot.worker_id) - 1
+        slot.interrupted = history.interrupted
+        unfinished: list[Job] = []
+        if history.in_flight is not None:
+            record = history.in_flight
+            job = Job(record.idempotency_key, record.function, record.args, Future(), record, True)
+            self._park_if_waiting(slot, job, record.waiting_on)
+            unfinished.append(job)
+        now = self._now_ms()
+        for pending in history.pending:
+            job = Job(pending.idempotency_key, pending.function, pending.args, Future())
+            if pending.due_ms is not None and pending.due_ms > now:
+                self._arm(slot, job, pending.due_ms)
+            else:
+                job.resumed = True
+                unfinished.append(job)
+        if history.update_pending is not None:  # requested before a crash: do it after the in-flight one
+            update = history.update_pending
+            at = 1 if history.in_flight is not None else 0
+            unfinished.insert(at, self._update_job(update.target_version, update.mode))
+        for job in unfinished:
+            slot.waiting[job.key] = job.future
+            slot.queue.append(job)
+        if unfinished:
+            log.info("resuming %s: %d unfinished invocation(s)", slot.worker_id, len(unfinished))
+            if unfinished[0].parked is None:
+                self._start_draining(slot)
+
+    def _park_if_waiting(self, slot: WorkerSlot, job: Job, waiting_on: BeginRemoteWrite | None) -> None:
+        """An invocation found stopped in a sleep or promise await stays parked until its wake-up."""
+        if waiting_on is None:
+            return
+        if waiting_on.function == "sleep":
+            until = waiting_on.at_ms + int(waiting_on.request["millis"])
+            if until - self._now_ms() > self.suspend_after_ms:
+                job.parked = "sleep"
+                self._add_timer(until, slot.worker_id, job.key)
+        elif not slot.promises.get(str(waiting_on.request["promise_id"]), (False, None))[0]:
+            job.parked = "promise"
+
+    def _start_draining(self, slot: WorkerSlot) -> None:
+        if slot.draining or self._closed:
+            return
+        slot.draining = True
+        thread = threading.Thread(target=self._drain, args=(slot,), name=f"worker-{slot.worker_id}", daemon=True)
+        self._threads.add(thread)
+        thread.start()
+
+    def _drain(self, slot: WorkerSlot, *, inline: bool = False) -> None:
+        """Run the worker's queue in order. Inline (on a caller's thread) it runs one job, then hands off."""
+        try:
+            while True:
+                with slot.lock:
+                    if (
+                        not slot.queue
+                        or self._closed
+                        or slot.failure is not None
+                        or slot.interrupted
+                        or slot.queue[0].parked
+                    ):
+                        slot.draining = False
+                        self._release_queue(slot)
+                        return
+                    job = slot.queue[0]
+                try:
+                    if job.update is not None:
+                        self._apply_update(slot, job)
+                    else:
+                        self._run(slot, job)
+                except BaseException as error:  # never strand a caller: a bug here fails the job loudly
+                    log.exception("internal error running %s on %s", job.function, slot.worker_id)
+                    slot.instance = None
+                    if not job.future.done():
+                        job.future.set_exception(GolemError(f"internal error: {error!r}"))
+                with slot.lock:
+                    if job.parked is not None:  # it waits now; the wake-up drains again
+                        slot.draining = False
+                        return
+                    if job.reload:  # woken while it was being parked: run it again from the oplog
+                        continue
+                    slot.queue.popleft()
+                    slot.waiting.pop(job.key, None)
+                    self._maybe_snapshot(slot, job)
+                    if inline:
+                        slot.draining = False
+                        if slot.queue or slot.failure is not None:
+                            self._start_draining(slot)
+                self._enforce_live_limit(slot)
+                if inline:
+                    return
+        finally:
+            self._threads.discard(threading.current_thread())
+
+    def _maybe_snapshot(self, slot: WorkerSlot, job: Job) -> None:
+        """After a completed invocation: snapshot the worker if its policy says so and it is idle.
+        The caller holds the slot's lock."""
+        instance = slot.instance
+        policy = (instance.template.snapshot if instance is not None else None) or self.snapshots
+        if policy is None or job.update is not None or not isinstance(slot.results.get(job.key), InvocationCompleted):
+            return
+        slot.since_snapshot += 1
+        writer = slot.writer
+        if instance is None or instance.dead or writer is None or slot.interrupted or slot.failure is not None:
+            return
+        head = slot.queue[0] if slot.queue else None
+        if head is not None and (head.record is not None or head.reload or head.update is not None):
+            return  # another invocation is under way
+        if not instance.supports_snapshots or not policy.due(
+            slot.since_snapshot, writer.last_index - slot.snapshot_index
+        ):
+            return
+        index = take_snapshot(slot, instance, self.oplogs, policy, self._now_ms())
+        if index is not None:
+            slot.snapshot_index = index
+
+    def _release_queue(self, slot: WorkerSlot) -> None:
+        """Answer the callers of jobs that will not run here: the worker failed, or we are closing."""
+        if slot.failure is not None:
+            error: GolemError = WorkerFailed(slot.failure)
+        elif self._closed:
+            error = Interrupted(
+                f"executor closed before running this invocation on {slot.worker_id}; "
+                "it is durably pending and resumes when the database is opened again"
+            )
+        else:
+            return
+        while slot.queue:
+            job = slot.queue.popleft()
+            slot.waiting.pop(job.key, None)
+            if not job.future.done():
+                job.future.set_exception(error)
+
+    def _run(self, slot: WorkerSlot, job: Job) -> None:
+        writer = slot.writer
+        assert writer is not None
+        try:
+            instance = self._instance(slot)
+            if job.reload:
+                writer.flush()
+                job.record = analyze(self.oplog(slot.worker_id)).in_flight
+                job.reload = False
+                if job.record is None or job.record.idempotency_key != job.key:
+                    raise GolemError(f"parked invocation {job.key} of {slot.worker_id} is not in flight in the oplog")
+            recorded: list[tuple[int, OplogEntry]] = []
+            if job.record is None:
+                writer.add(InvocationStarted(job.key, job.function, job.args, at_ms=self._now_ms()), durable=False)
+            else:
+                recorded = resume_point(writer, job.record, self._now_ms())
+            outcome = instance.run(job.key, job.function, job.args, recorded, may_go_live=True)
+            if instance.dead:
+                slot.instance = None
+        except (ReplayDivergence, OplogCorruption) as error:
+            self._fail_worker(slot, error)
+            job.future.set_exception(WorkerFailed(str(error)))
+            return
+        except Suspended as wait:
+            # A long sleep or an unfinished promise: drop the instance, keep the invocation
+            # in flight; the timer or the promise's completion resumes it from the oplog.
+            slot.instance = None
+            writer.flush()
+            with slot.lock:
+                job.reload = True
+                if wait.promise_id is not None and slot.promises.get(wait.promise_id, (False, None))[0]:
+                    return  # completed while this run was stopping: the drain runs it again
+                job.parked = "sleep" if wait.until_ms is not None else "promise"
+                if slot.interrupted:
+                    job.parked = "interrupted"
+                if wait.until_ms is not None:
+                    self._add_timer(wait.until_ms, slot.worker_id, job.key)
+            return
+        except Interrupted:
+            slot.instance = None
+            writer.discard_buffer()
+            if slot.interrupted:  # an operator's interrupt: the invocation waits for resume()
+                with slot.lock:
+                    job.parked, job.reload = "interrupted", True
+                    self._answer_interrupted(slot, job)
+                return
+            # The executor is stopping this run (a shutdown, or a crash in the simulation):
+            # nothing more is written; the invocation resumes from the oplog on recovery.
+            raise
+        except GolemError as error:
+            slot.instance = None
+            outcome = Outcome(False, str(error), 0)
+        except Exception as error:  # a bug outside the guest must not leave the invocation dangling
+            log.exception("unexpected error in %s on %s", job.function, slot.worker_id)
+            slot.instance = None
+            outcome = Outcome(False, f"internal error: {error!r}", 0)
+        now = self._now_ms()
+        entry: InvocationCompleted | FailedEntry
+        if outcome.ok:
+            entry = InvocationCompleted(job.key, outcome.result, outcome.fuel, at_ms=now)
+        else:
+            entry = FailedEntry(job.key, str(outcome.result), outcome.fuel, at_ms=now)
+        writer.add(entry, durable=True)
+        slot.results[job.key] = entry
+        if outcome.ok:
+            job.future.set_result(outcome.result)
+        else:
+            job.future.set_exception(InvocationFailed(str(slot.worker_id), job.function, str(outcome.result)))
+
+    def _fail_worker(self, slot: WorkerSlot, error: Exception) -> None:
+        """A worker that cannot go on: record why (unless its oplog is corrupt) and keep every byte."""
+        log.error("worker %s failed: %s", slot.worker_id, error)
+        slot.failure = str(error)
+        slot.instance = None
+        if slot.writer is not None and not isinstance(error, OplogCorruption):
+            slot.writer.discard_buffer()
+            try:
+                slot.writer.add(ErrorRecorded(str(error), transient=False, at_ms=self._now_ms()), durable=True)
+            except GolemError as store_error:
+                log.error("could not record the failure of %s: %s", slot.worker_id, store_error)
+
+    def _instance(self, slot: WorkerSlot) -> WorkerInstance:
+        """The worker's live instance; rebuilt by replaying its completed invocations if needed."""
+        if slot.instance is not None and not slot.instance.dead:
+            self._touch(slot)
+            return slot.instance
+        assert slot.writer is not None
+        # Completed invocations only come from a live instance, so the history read on first
+        # touch still holds every one of them until the first rebuild.
+        history, slot.loaded_history = slot.loaded_history, None
+        if history is None:
+            slot.writer.flush()
+            history = analyze(self.oplog(slot.worker_id))
+        slot.rebuilding = True
+        try:
+            instance = self._replay(slot, history)
+        finally:
+            slot.rebuilding = False
+        slot.instance = instance
+        self._touch(slot)
+        return instance
+
+    def _replay(self, slot: WorkerSlot, history: History) -> WorkerInstance:
+        instance, slot.recovery = rebuild(
+            self.oplogs, slot.worker_id, slot.version, history, lambda: self._new_instance(slot)
+        )
+        slot.replayed = slot.recovery.invocations
+        return instance
+
+    def _new_instance(self, slot: WorkerSlot, compiled: CompiledTemplate | None = None) -> WorkerInstance:
+        """A fresh, empty instance of the worker's template version (or of ``compiled``)."""
+        assert slot.writer is not None
+        compiled = compiled or self.templates.get(slot.worker_id.template, slot.version or None)
+        return WorkerInstance(
+            slot.worker_id,
+            compiled,
+            self.engine,
+            self.environment,
+            slot.writer,
+            self.limits,
+            compiled.retry or self.retry,
+            promises=slot.promises,
+            suspend_after_ms=self.suspend_after_ms,
+        )
+
+    def _touch(self, slot: WorkerSlot) -> None:
+        with self._live_lock:
+            self._live[slot.worker_id] = slot
+            self._live.move_to_end(slot.worker_id)
+
+    def _enforce_live_limit(self, current: WorkerSlot) -> None:
+        """Suspend least recently used idle workers while more than the limit are live."""
+        while True:
+            with self._live_lock:
+                if len(self._live) <= self.max_live_instances:
+                    return
+                victim = next((s for s in self._live.values() if s is not current and not s.draining), None)
+                if victim is None:
+                    return
+                del self._live[victim.worker_id]
+            self._suspend(victim)
+
+    def _suspend(self, slot: WorkerSlot) -> None:
+        with slot.lock:
+            if slot.instance is None or slot.draining or slot.writer is None:
+                return
+            slot.instance = None
+            slot.writer.add(Suspend(at_ms=self._now_ms()), durable=True)
+
+    def _update_job(self, to_version: int, mode: str) -> Job:
+        return Job(f"update:{self._new_key()}", "(update)", [], Future(), update=(to_version, mode))
+
+    def _apply_update(self, slot: WorkerSlot, job: Job) -> None:
+        assert job.update is not None and slot.writer is not None
+        to_version, mode = job.update
+        writer = slot.writer
+        try:
+            target = self.templates.get(slot.worker_id.template, to_version)
+            writer.flush()
+            history = analyze(self.oplog(slot.worker_id))
+            instance, data = migrate(
+                mode,
+                self.oplogs,
+                slot.worker_id,
+                history,
+                lambda: self._instance(slot),
+                lambda: self._new_instance(slot, target),
+            )
+        except GolemError as error:
+            reason = str(error)
+            log.warning("update of %s to version %d (%s) failed: %s", slot.worker_id, to_version, mode, reason)
+            writer.add(UpdateFailed(to_version, mode, reason, at_ms=self._now_ms()), durable=True)
+            job.future.set_result(UpdateOutcome(False, slot.version, mode, reason))
+            return
+        now = self._now_ms()
+        with slot.lock:
+            index = writer.add(UpdateSucceeded(to_version, mode, target.component_hash, at_ms=now), durable=True)
+            if data is not None:  # recovery starts here from now on
+                self.oplogs.put_snapshot(slot.worker_id, Snapshot(index, to_version, target.component_hash, data, now))
+                slot.snapshot_index = index
+            slot.version = to_version
+            slot.instance = instance
+            slot.since_snapshot = 0
+        self._touch(slot)
+        job.future.set_result(UpdateOutcome(True, to_version, mode))
+
+    def _answer_interrupted(self, slot: WorkerSlot, job: Job) -> None:
+        """Tell a parked job's caller it was interrupted; a fresh future waits for the resumed run."""
+        if not job.future.done():
+            job.future.set_exception(
+                Interrupted(f"worker {slot.worker_id} was interrupted; the invocation resumes on resume()")
+            )
+        job.future = Future()
+        slot.waiting[job.key] = job.future
+
+    def _existing(self, worker: WorkerId | str) -> WorkerSlot:
+        worker_id = WorkerId.parse(worker) if isinstance(worker, str) else worker
+        slot = self._slot(worker_id)
+        with slot.lock:
+            self._load(slot)
+            if slot.writer is None or slot.writer.last_index == 0:
+                raise BadRequest(f"worker {worker_id} does not exist")
+        return slot
+
+    def _now_ms(self) -> int:
+        return self.environment.wall_clock_ns() // 1_000_000
+
+
+def _finished(worker_id: WorkerId, outcome: InvocationCompleted | FailedEntry) -> Future[Any]:
+    future: Future[Any] = Future()
+    if isinstance(outcome, InvocationCompleted):
+        future.set_result(outcome.result)
+    else:
+        future.set_exception(InvocationFailed(str(worker_id), "(earlier invocation)", outcome.error))
+    return future

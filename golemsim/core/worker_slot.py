@@ -1,0 +1,86 @@
+"""What the executor keeps per worker: its queue of jobs, its oplog writer, its instance."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from .history import History, InvocationRecord, WorkerStatus
+from .ids import WorkerId
+from .instance import WorkerInstance
+from .oplog.entries import InvocationCompleted
+from .oplog.entries import InvocationFailed as FailedEntry
+from .oplog_writer import OplogWriter
+from .recovery import RecoveryInfo
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """One worker as listed by ``workers()``."""
+
+    worker_id: WorkerId
+    template_version: int
+    status: WorkerStatus
+    oplog_length: int
+    error: str | None = None
+    update: str | None = None
+    """The last template update: pending, succeeded or failed (with the reason)."""
+
+
+@dataclass
+class Job:
+    key: str
+    function: str
+    args: list[Any]
+    future: Future[Any]
+    record: InvocationRecord | None = None
+    """Set for an invocation that was in flight when the executor died: replay it, then go on."""
+    resumed: bool = False
+    """Queued on recovery: the invocation was unfinished when the executor stopped."""
+    parked: str | None = None
+    """Why this started invocation waits instead of running: "sleep", "promise" or "interrupted"."""
+    reload: bool = False
+    """Re-read the invocation's record from the oplog before running (it was parked)."""
+    update: tuple[int, str] | None = None
+    """Not an invocation but a template update to (version, mode), run in queue order."""
+
+
+class WorkerSlot:
+    """Everything the executor keeps about one worker."""
+
+    def __init__(self, worker_id: WorkerId) -> None:
+        self.worker_id = worker_id
+        self.lock = threading.Lock()
+        self.queue: deque[Job] = deque()
+        self.draining = False
+        self.loaded = False
+        self.writer: OplogWriter | None = None
+        self.version = 0
+        self.results: dict[str, InvocationCompleted | FailedEntry] = {}
+        self.waiting: dict[str, Future[Any]] = {}
+        self.scheduled: dict[str, Job] = {}
+        """Accepted invocations waiting for their due time, by key."""
+        self.due: dict[str, int] = {}
+        """The due time of each scheduled invocation, by key."""
+        self.promises: dict[str, tuple[bool, Any]] = {}
+        """The worker's promises, (completed, value) by id; shared with its instance."""
+        self.interrupted = False
+        self.instance: WorkerInstance | None = None
+        self.failure: str | None = None
+        self.replayed = 0
+        self.recovery: RecoveryInfo | None = None
+        """How the instance was last rebuilt (snapshot or full replay, and how much was replayed)."""
+        self.since_snapshot = 0
+        """Invocations completed since the last snapshot."""
+        self.snapshot_index = 0
+        """The index the newest snapshot covers (0: none known)."""
+        self.rebuilding = False
+        self.loaded_history: History | None = None
+        """The history read on first touch, kept for the first rebuild so the oplog is read once."""
+
+    def scheduled_due(self) -> list[tuple[Job, int]]:
+        """Scheduled invocations with their due times."""
+        return [(job, self.due[key]) for key, job in self.scheduled.items()]
