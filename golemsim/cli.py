@@ -1,4 +1,9 @@
-"""The ``golemsim`` command line."""
+"""The ``golemsim`` command line.
+
+Exit codes: 0 done; 1 the operation ran and failed (a failed invocation or update, a promise
+completed before); 2 a bad request (bad arguments, unknown worker, a database in use);
+3 accepted but not finished (durably pending: an interrupted worker, or ``--timeout``).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,31 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .core import Executor, GolemError, InvocationFailed, WorkerId, build_template
 from .core.errors import BadRequest
+from .core.history import History, analyze
+from .core.oplog.entries import Checkpoint, OplogEntry, UpdateFailed
+from .core.promises import promise_owner
+from .gateway.definition import PROMISES_PATH
 from .gateway.nodes import DefinitionError
 from .shop import ShopServices
 
 DEFAULT_DB = "golem.db"
+EXIT_FAILED = 1
+EXIT_BAD_REQUEST = 2
+EXIT_PENDING = 3
+
+EXCLUSIVE_NOTE = (
+    "Commands that change a database (deploy, invoke, promise complete, interrupt, resume, restart, delete, "
+    "update) open it exclusively, as an executor: they cannot run while `golemsim serve` or another executor "
+    "has it open (complete promises over HTTP then: POST " + PROMISES_PATH + "). oplog, workers, templates and "
+    "promise list only read, and can."
+)
 
 
 def _parse_arg(text: str) -> Any:
@@ -26,6 +46,39 @@ def _parse_arg(text: str) -> Any:
         return text
 
 
+def open_to_change(db: str | Path, *, services: Any = None, resume: bool = False) -> Executor:
+    """Open the database exclusively (as an executor) for a command that writes to it.
+
+    Without ``resume``, workers are not recovered wholesale: only the worker a command touches
+    goes on with its unfinished invocations (the executor does that when it loads it), and
+    ``close`` waits for them.
+    """
+    try:
+        return Executor.open(db, services=services, resume=resume)
+    except GolemError as error:
+        if "in use by another executor" not in str(error):
+            raise
+        raise GolemError(
+            f"{error}; this command changes the database, so it needs it alone: stop `golemsim serve` (or the "
+            f"other executor) first, or complete promises over HTTP with POST {PROMISES_PATH}"
+        ) from None
+
+
+def _history(ex: Executor, worker: WorkerId) -> History:
+    """The worker's history read from its oplog (BadRequest if it has none)."""
+    entries = ex.oplog(worker)
+    if not entries:
+        raise BadRequest(f"worker {worker} does not exist")
+    return analyze(entries)
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise BadRequest(f"VALUE must be JSON, got {text!r} (a string needs quotes: '\"{text}\"')") from None
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     built = build_template(args.folder, force=args.force)
     state = "cached" if built.cached else "built"
@@ -34,7 +87,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    with Executor.open(args.db, resume=False) as ex:
+    with open_to_change(args.db) as ex:
         info = ex.deploy(args.source, name=args.name, version=args.version, replace=args.replace)
     print(f"deployed {info.name} v{info.version} ({info.size / 1e6:.1f} MB, sha256 {info.component_hash[:12]})")
     for signature in info.functions:
@@ -56,8 +109,26 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     values = json.loads(args.json_args) if args.json_args is not None else [_parse_arg(a) for a in args.args]
     if not isinstance(values, list):
         raise BadRequest("--json-args must be a JSON array")
-    with Executor.open(args.db, services=default_services(args.db)) as ex:
-        result = ex.invoke(worker.template, worker.name, args.function, values, idempotency_key=args.key)
+    with open_to_change(args.db, services=default_services(args.db), resume=True) as ex:
+        entries = ex.oplog(worker)
+        interrupted = bool(entries) and analyze(entries).interrupted
+        if args.timeout is None and not interrupted:
+            result = ex.invoke(worker.template, worker.name, args.function, values, idempotency_key=args.key)
+            print(json.dumps(result))
+            return 0
+        key = args.key or f"cli-{time.time_ns()}"  # named, so that the caller can ask for the result later
+        future = ex.submit(worker.template, worker.name, args.function, values, idempotency_key=key)
+        try:
+            result = future.result(0 if interrupted else args.timeout)
+        except TimeoutError:
+            why = f"worker {worker} is interrupted" if interrupted else f"no result within {args.timeout:g} s"
+            after = f"`golemsim resume {worker}`" if interrupted else "the database is opened again"
+            print(
+                f"{why}: the invocation is durably pending and goes on after {after}; "
+                f"invoke it again with --key {key} for its result",
+                file=sys.stderr,
+            )
+            return EXIT_PENDING
     print(json.dumps(result))
     return 0
 
@@ -69,8 +140,27 @@ def cmd_oplog(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"index": index, "kind": entry.kind, **entry.__dict__}))
         else:
-            print(f"{index:>6}  {entry.kind:<22} {entry.describe()}")
+            print(f"{index:>6}  {entry.kind:<22} {describe_entry(entry)}")
     return 0
+
+
+def describe_entry(entry: OplogEntry) -> str:
+    """One line for ``golemsim oplog``: the entry's own description, with a failed update's whole
+    reason and a checkpoint's digest counted rather than cut off."""
+    if type(entry).describe is not OplogEntry.describe:
+        return entry.describe()  # the entry knows best
+    if isinstance(entry, UpdateFailed):
+        reason = " ".join(entry.reason.split())  # last and whole, unquoted: it is prose
+        return f"target_version={entry.target_version} mode={json.dumps(entry.mode)} reason: {reason}"
+    if isinstance(entry, Checkpoint):
+        pending = ", ".join(str(p.get("function")) for p in entry.pending)
+        open_promises = sum(1 for done, _ in entry.promises.values() if not done)
+        return (
+            f"template={json.dumps(entry.template)} version={entry.version} results={len(entry.results)} "
+            f"pending=[{pending}] promises={len(entry.promises)} ({open_promises} open) "
+            f"interrupted={json.dumps(entry.interrupted)}"
+        )
+    return entry.describe()
 
 
 def cmd_workers(args: argparse.Namespace) -> int:
@@ -84,20 +174,144 @@ def cmd_workers(args: argparse.Namespace) -> int:
                 "status": i.status.value,
                 "oplog_length": i.oplog_length,
                 "error": i.error,
+                "update": i.update,
             }
             for i in infos
         ]
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'WORKER':<32} {'TEMPLATE':<16} {'VERSION':>7} {'STATUS':<10} {'OPLOG':>7}")
+    print(f"{'WORKER':<32} {'TEMPLATE':<16} {'VERSION':>7} {'STATUS':<12} {'OPLOG':>7}")
     for i in infos:
         print(
             f"{i.worker_id!s:<32} {i.worker_id.template:<16} {i.template_version:>7} "
-            f"{i.status.value:<10} {i.oplog_length:>7}"
+            f"{i.status.value:<12} {i.oplog_length:>7}"
         )
         if i.error:
             print(f"  error: {i.error}")
+        if i.update:
+            print(f"  {i.update}")
     return 0
+
+
+# -- promises and operator controls ------------------------------------------------------------
+
+
+def cmd_promise_complete(args: argparse.Namespace) -> int:
+    value = _parse_value(args.value)
+    owner = promise_owner(args.promise_id)
+    with open_to_change(args.db, services=default_services(args.db)) as ex:
+        if ex.complete_promise(args.promise_id, value):
+            print(f"completed {args.promise_id}", flush=True)  # the awaiting invocation goes on before we exit
+            return 0
+        _, standing = ex.promises(owner).get(args.promise_id, (True, None))
+    print(
+        f"{args.promise_id} was completed before, with {json.dumps(standing)}; the first value stands "
+        f"and {json.dumps(value)} was not used",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
+
+
+def cmd_promise_list(args: argparse.Namespace) -> int:
+    worker = WorkerId.parse(args.worker)
+    with Executor.open(args.db, resume=False, exclusive=False) as ex:
+        promises = _history(ex, worker).promises
+    if args.json:
+        rows = [{"id": key, "completed": done, "value": value} for key, (done, value) in promises.items()]
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not promises:
+        print(f"worker {worker} has no promises")
+        return 0
+    width = max(len(key) for key in promises)
+    print(f"{'PROMISE':<{width}}  {'STATE':<9}  VALUE")
+    for key, (done, value) in promises.items():
+        state, shown = ("completed", json.dumps(value)) if done else ("pending", "")
+        print(f"{key:<{width}}  {state:<9}  {shown}".rstrip())
+    return 0
+
+
+def cmd_interrupt(args: argparse.Namespace) -> int:
+    worker = WorkerId.parse(args.worker)
+    with open_to_change(args.db, services=default_services(args.db)) as ex:
+        already = _history(ex, worker).interrupted
+        ex.interrupt(worker)
+    if already:
+        print(f"{worker} was interrupted already")
+    else:
+        print(f"interrupted {worker}: nothing runs on it until `golemsim resume {worker}`")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    worker = WorkerId.parse(args.worker)
+    with open_to_change(args.db, services=default_services(args.db)) as ex:
+        resumed = ex.resume(worker)
+        if resumed:  # its unfinished invocations run now, until they finish or wait again
+            print(f"resumed {worker}", flush=True)
+    if not resumed:
+        print(f"{worker} was not interrupted; nothing to resume")
+    return 0
+
+
+def cmd_restart(args: argparse.Namespace) -> int:
+    worker = WorkerId.parse(args.worker)
+    with open_to_change(args.db, services=default_services(args.db)) as ex:
+        started = time.perf_counter()
+        replayed = ex.restart_worker(worker)
+        millis = (time.perf_counter() - started) * 1000
+        info = ex.recovery_info(worker)
+    source = f"the snapshot at entry {info.snapshot_index} and " if info is not None and info.mode == "snapshot" else ""
+    print(f"restarted {worker} from {source}its oplog: replayed {replayed} invocation(s) in {millis:.0f} ms")
+    if info is not None and info.fallback:
+        print(f"  the stored snapshot was not used: {info.fallback}")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    worker = WorkerId.parse(args.worker)
+    if not args.yes:
+        print(
+            f"error: not deleting {worker} without --yes: its oplog, snapshots and state are removed for good",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_REQUEST
+    with open_to_change(args.db, services=default_services(args.db)) as ex:
+        length = len(ex.oplog(worker))
+        if length == 0:
+            raise BadRequest(f"worker {worker} does not exist")
+        ex.delete_worker(worker)
+    print(f"deleted {worker} ({length} oplog entries)")
+    return 0
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    worker = WorkerId.parse(args.worker)
+    with open_to_change(args.db, services=default_services(args.db)) as ex:
+        history = _history(ex, worker)
+        blocked = history.interrupted or (history.in_flight is not None and history.in_flight.waiting_on is not None)
+        quiet = None if args.verbose else logging.getLogger("golemsim.executor")
+        if quiet is not None:  # the executor logs a failed update; here the outcome is printed below
+            quiet.setLevel(logging.ERROR)
+        try:  # an interrupted or waiting worker takes the update after what it waits for: do not wait here
+            outcome = ex.update_worker(worker, args.to, mode=args.mode, timeout=0 if blocked else args.timeout)
+        except TimeoutError:
+            why = f"{worker} is interrupted" if history.interrupted else f"{worker} is busy or waiting"
+            print(
+                f"update of {worker} to v{args.to} ({args.mode}) is pending: {why}; it is done in queue order, "
+                "after the invocations before it (`golemsim workers` shows when)",
+                file=sys.stderr,
+            )
+            return EXIT_PENDING
+    if outcome.succeeded:
+        print(f"updated {worker} to v{outcome.version} ({outcome.mode})")
+        return 0
+    print(
+        f"error: update of {worker} to v{args.to} ({outcome.mode}) failed: {outcome.reason}; "
+        f"it goes on running v{outcome.version}",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
@@ -125,7 +339,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="golemsim", description="Durable WebAssembly workers with an oplog.")
+    parser = argparse.ArgumentParser(
+        prog="golemsim", description="Durable WebAssembly workers with an oplog.", epilog=EXCLUSIVE_NOTE
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the executor does")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -148,6 +364,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("args", nargs="*", help="arguments: JSON values, or plain strings")
     p.add_argument("--json-args", help="all arguments as one JSON array instead")
     p.add_argument("--key", help="idempotency key (a repeat returns the first result)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop waiting for the result (exit 3); the invocation stays durably pending and goes on later",
+    )
     p.add_argument("--db", default=DEFAULT_DB)
     p.set_defaults(run=cmd_invoke)
 
@@ -166,6 +388,57 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("templates", help="list deployed templates")
     p.add_argument("--db", default=DEFAULT_DB)
     p.set_defaults(run=cmd_templates)
+
+    p = sub.add_parser("promise", help="complete or list workers' promises")
+    actions = p.add_subparsers(dest="action", required=True)
+    q = actions.add_parser(
+        "complete",
+        help="complete a promise; exit 0, or 1 if it was completed before (the first value stands)",
+        epilog=EXCLUSIVE_NOTE,
+    )
+    q.add_argument("promise_id", metavar="PROMISE_ID", help="TEMPLATE/NAME/promise-..., as the worker returned it")
+    q.add_argument("value", metavar="VALUE_JSON", help="the value as JSON, e.g. '{\"approved\": true}' or '\"yes\"'")
+    q.add_argument("--db", default=DEFAULT_DB)
+    q.set_defaults(run=cmd_promise_complete)
+    q = actions.add_parser("list", help="a worker's promises: pending, or completed with their value")
+    q.add_argument("worker", help="TEMPLATE/NAME")
+    q.add_argument("--db", default=DEFAULT_DB)
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(run=cmd_promise_list)
+
+    controls = (
+        ("interrupt", cmd_interrupt, "stop a worker: nothing runs on it (durably) until resume"),
+        ("resume", cmd_resume, "let an interrupted worker go on; its unfinished invocations run before this exits"),
+        ("restart", cmd_restart, "simulate a crash: drop the worker's instance and rebuild it from its oplog"),
+        ("delete", cmd_delete, "delete a worker with its oplog, for good (needs --yes)"),
+    )
+    for name, run, help_text in controls:
+        p = sub.add_parser(name, help=help_text, epilog=EXCLUSIVE_NOTE)
+        p.add_argument("worker", help="TEMPLATE/NAME")
+        p.add_argument("--db", default=DEFAULT_DB)
+        if name == "delete":
+            p.add_argument("--yes", action="store_true", help="really delete it")
+        p.set_defaults(run=run)
+
+    p = sub.add_parser(
+        "update",
+        help="move a worker to another version of its template; exit 1 if the update fails",
+        epilog=EXCLUSIVE_NOTE,
+    )
+    p.add_argument("worker", help="TEMPLATE/NAME")
+    p.add_argument("--to", type=int, required=True, metavar="VERSION", help="the template version to run")
+    p.add_argument(
+        "--mode",
+        choices=("auto", "snapshot"),
+        default="auto",
+        help="auto: replay its history on the new version (fails if the new code diverges); "
+        "snapshot: move its saved state (default: auto)",
+    )
+    p.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="stop waiting (exit 3); the update stays durably pending"
+    )
+    p.add_argument("--db", default=DEFAULT_DB)
+    p.set_defaults(run=cmd_update)
 
     p = sub.add_parser("serve", help="serve an API definition over HTTP; prints the URL it listens on")
     p.add_argument("--api", required=True, help="the API definition file (YAML), e.g. templates/shop.api.yaml")
