@@ -4,42 +4,118 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from ..errors import OplogConflict
 from ..ids import WorkerId
 from .entries import OplogEntry, decode_entry, encode_entry, entry_checksum
+from .snapshot import (
+    Snapshot,
+    check_compaction,
+    check_snapshot_index,
+    dropped_error,
+    snapshot_checksum,
+    verified_snapshot,
+)
+
+
+@dataclass
+class _Log:
+    hot: list[tuple[bytes, int]] = field(default_factory=list)
+    """Encoded entries ``compacted + 1 ..`` with their checksums."""
+    compacted: int = 0
+    archive: dict[int, tuple[bytes, int]] = field(default_factory=dict)
+    """Archived entries by index; a compacted index missing here was dropped."""
+    snapshot: tuple[Snapshot, int] | None = None
+
+    @property
+    def length(self) -> int:
+        return self.compacted + len(self.hot)
 
 
 class MemoryOplogStore:
     """Keeps encoded, checksummed entries in memory, exactly as the SQLite store would."""
 
     def __init__(self) -> None:
-        self._logs: dict[WorkerId, list[tuple[bytes, int]]] = {}
+        self._logs: dict[WorkerId, _Log] = {}
         self._lock = threading.Lock()
 
     def append(self, worker: WorkerId, first_index: int, entries: Sequence[OplogEntry]) -> None:
         key = str(worker)
         with self._lock:
-            log = self._logs.setdefault(worker, [])
-            if first_index != len(log) + 1:
-                raise OplogConflict(f"append to {worker} at {first_index}, but its oplog has {len(log)} entries")
+            log = self._logs.get(worker) or _Log()
+            if first_index != log.length + 1:
+                raise OplogConflict(f"append to {worker} at {first_index}, but its oplog has {log.length} entries")
+            self._logs[worker] = log
             for offset, entry in enumerate(entries):
                 payload = encode_entry(entry)
-                log.append((payload, entry_checksum(key, first_index + offset, payload)))
+                log.hot.append((payload, entry_checksum(key, first_index + offset, payload)))
 
     def read(self, worker: WorkerId, start: int = 1, end: int | None = None) -> list[OplogEntry]:
         with self._lock:
-            rows = list(self._logs.get(worker, []))
-        last = len(rows) if end is None else min(end, len(rows))
-        return [decode_entry(str(worker), i, *rows[i - 1]) for i in range(max(start, 1), last + 1)]
+            log = self._logs.get(worker) or _Log()
+            first = max(start, log.compacted + 1)
+            last = log.length if end is None else min(end, log.length)
+            rows = log.hot[first - log.compacted - 1 : max(0, last - log.compacted)]
+        return [decode_entry(str(worker), first + offset, *row) for offset, row in enumerate(rows)]
 
     def length(self, worker: WorkerId) -> int:
         with self._lock:
-            return len(self._logs.get(worker, []))
+            log = self._logs.get(worker)
+            return log.length if log is not None else 0
+
+    def first_index(self, worker: WorkerId) -> int:
+        with self._lock:
+            log = self._logs.get(worker)
+            return log.compacted + 1 if log is not None else 1
 
     def workers(self) -> list[tuple[WorkerId, int]]:
         with self._lock:
-            return sorted((worker, len(log)) for worker, log in self._logs.items())
+            return sorted((worker, log.length) for worker, log in self._logs.items() if log.length)
+
+    # -- snapshots and compaction --------------------------------------------------------
+
+    def put_snapshot(self, worker: WorkerId, snapshot: Snapshot) -> None:
+        with self._lock:
+            log = self._logs.get(worker) or _Log()
+            check_snapshot_index(worker, snapshot, log.length, log.snapshot[0].index if log.snapshot else None)
+            log.snapshot = (snapshot, snapshot_checksum(str(worker), snapshot))
+
+    def latest_snapshot(self, worker: WorkerId) -> Snapshot | None:
+        with self._lock:
+            log = self._logs.get(worker)
+            stored = log.snapshot if log is not None else None
+        return verified_snapshot(str(worker), *stored) if stored is not None else None
+
+    def compact(self, worker: WorkerId, through_index: int, *, archive: bool) -> int:
+        with self._lock:
+            log = self._logs.get(worker) or _Log()
+            check_compaction(worker, through_index, log.length, log.snapshot[0].index if log.snapshot else None)
+            moved = max(0, through_index - log.compacted)
+            if archive:
+                for offset, row in enumerate(log.hot[:moved]):
+                    log.archive[log.compacted + 1 + offset] = row
+            del log.hot[:moved]
+            log.compacted += moved
+            return moved
+
+    def read_archived(self, worker: WorkerId, start: int = 1, end: int | None = None) -> list[OplogEntry]:
+        with self._lock:
+            log = self._logs.get(worker) or _Log()
+            last = log.compacted if end is None else min(end, log.compacted)
+            wanted = range(max(start, 1), last + 1)
+            rows = [(index, log.archive.get(index)) for index in wanted]
+        entries = []
+        for index, row in rows:
+            if row is None:
+                dropped = next((i for i, r in rows if i > index and r is not None), last + 1) - 1
+                raise dropped_error(worker, index, dropped)
+            entries.append(decode_entry(str(worker), index, *row))
+        return entries
+
+    def delete(self, worker: WorkerId) -> None:
+        with self._lock:
+            self._logs.pop(worker, None)
 
     def close(self) -> None:
         """Nothing to release."""

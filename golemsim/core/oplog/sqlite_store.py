@@ -7,6 +7,11 @@ arrive meanwhile wait on their own batch; when a round ends, the leader wakes ea
 once, and hands the lead to the oldest batch still waiting. An uncontended append commits
 on its own thread, with no hand-off. Each append returns only after the commit that holds
 its entries.
+
+Snapshots, compaction and deletion are rare: they run in short transactions of their own
+on a separate connection, and SQLite's write lock orders them with the group commits.
+Entries compacted away leave a watermark (``oplog_compacted``), so a worker's length and
+next index survive even when none of its entries is hot any more.
 """
 
 from __future__ import annotations
@@ -20,6 +25,14 @@ from pathlib import Path
 from ..errors import GolemError, OplogConflict
 from ..ids import WorkerId
 from .entries import OplogEntry, decode_entry, encode_entry, entry_checksum
+from .snapshot import (
+    Snapshot,
+    check_compaction,
+    check_snapshot_index,
+    dropped_error,
+    snapshot_checksum,
+    verified_snapshot,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS oplog (
@@ -30,7 +43,34 @@ CREATE TABLE IF NOT EXISTS oplog (
     checksum INTEGER NOT NULL,
     PRIMARY KEY (worker, idx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS oplog_archive (
+    worker   TEXT    NOT NULL,
+    idx      INTEGER NOT NULL,
+    kind     TEXT    NOT NULL,
+    payload  BLOB    NOT NULL,
+    checksum INTEGER NOT NULL,
+    PRIMARY KEY (worker, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS oplog_compacted (
+    worker      TEXT    NOT NULL PRIMARY KEY,
+    through_idx INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (
+    worker           TEXT    NOT NULL PRIMARY KEY,
+    idx              INTEGER NOT NULL,
+    template_version INTEGER NOT NULL,
+    component_hash   TEXT    NOT NULL,
+    data             BLOB    NOT NULL,
+    at_ms            INTEGER NOT NULL,
+    checksum         INTEGER NOT NULL
+);
 """
+
+# A worker's length is its highest hot index, or the compaction watermark when all are compacted.
+LENGTH_QUERY = (
+    "SELECT max(n) FROM (SELECT max(idx) AS n FROM oplog WHERE worker = ?1"
+    " UNION ALL SELECT through_idx FROM oplog_compacted WHERE worker = ?1)"
+)
 
 
 def connect(path: str | Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
@@ -67,6 +107,8 @@ class SQLiteOplogStore:
         self._waiting: list[_Batch] = []
         self._committing = False
         self._closed = False
+        self._maintenance: sqlite3.Connection | None = None
+        self._maintenance_lock = threading.Lock()
 
     # -- writing -------------------------------------------------------------------------
 
@@ -140,7 +182,7 @@ class SQLiteOplogStore:
     def _known_length(self, worker: WorkerId) -> int:
         length = self._lengths.get(worker)
         if length is None:
-            row = self._writer.execute("SELECT max(idx) FROM oplog WHERE worker = ?", (str(worker),)).fetchone()
+            row = self._writer.execute(LENGTH_QUERY, (str(worker),)).fetchone()
             length = row[0] or 0
         return length
 
@@ -166,12 +208,139 @@ class SQLiteOplogStore:
         return [decode_entry(key, index, bytes(payload), checksum) for index, payload, checksum in rows]
 
     def length(self, worker: WorkerId) -> int:
-        row = self._reader().execute("SELECT max(idx) FROM oplog WHERE worker = ?", (str(worker),)).fetchone()
+        row = self._reader().execute(LENGTH_QUERY, (str(worker),)).fetchone()
         return int(row[0] or 0)
 
+    def first_index(self, worker: WorkerId) -> int:
+        return _compacted(self._reader(), str(worker)) + 1
+
     def workers(self) -> list[tuple[WorkerId, int]]:
-        rows = self._reader().execute("SELECT worker, max(idx) FROM oplog GROUP BY worker ORDER BY worker").fetchall()
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT worker, max(n) FROM (SELECT worker, max(idx) AS n FROM oplog GROUP BY worker"
+                " UNION ALL SELECT worker, through_idx FROM oplog_compacted) GROUP BY worker ORDER BY worker"
+            )
+            .fetchall()
+        )
         return [(WorkerId.parse(name), int(length)) for name, length in rows]
+
+    def latest_snapshot(self, worker: WorkerId) -> Snapshot | None:
+        key = str(worker)
+        row = (
+            self._reader()
+            .execute(
+                "SELECT idx, template_version, component_hash, data, at_ms, checksum FROM snapshots WHERE worker = ?",
+                (key,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        index, version, digest, data, at_ms, checksum = row
+        return verified_snapshot(
+            key, Snapshot(int(index), int(version), str(digest), bytes(data), int(at_ms)), checksum
+        )
+
+    def read_archived(self, worker: WorkerId, start: int = 1, end: int | None = None) -> list[OplogEntry]:
+        key = str(worker)
+        conn = self._reader()
+        conn.execute("BEGIN")  # the watermark and the rows from one snapshot of the database
+        try:
+            compacted = _compacted(conn, key)
+            last = compacted if end is None else min(end, compacted)
+            rows = conn.execute(
+                "SELECT idx, payload, checksum FROM oplog_archive WHERE worker = ? AND idx >= ? AND idx <= ?"
+                " ORDER BY idx",
+                (key, start, last),
+            ).fetchall()
+        finally:
+            conn.execute("COMMIT")
+        entries = []
+        expected = max(start, 1)
+        for index, payload, checksum in rows:
+            if index != expected:
+                raise dropped_error(worker, expected, index - 1)
+            entries.append(decode_entry(key, index, bytes(payload), checksum))
+            expected += 1
+        if expected <= last:
+            raise dropped_error(worker, expected, last)
+        return entries
+
+    # -- snapshots, compaction, deletion ----------------------------------------------------
+
+    def _maintain(self) -> sqlite3.Connection:
+        """The connection for snapshot and compaction transactions (call with _maintenance_lock held)."""
+        if self._closed:
+            raise GolemError(f"oplog store {self.path} is closed")
+        if self._maintenance is None:
+            self._maintenance = connect(self.path, synchronous=self._synchronous)
+        return self._maintenance
+
+    def put_snapshot(self, worker: WorkerId, snapshot: Snapshot) -> None:
+        key = str(worker)
+        with self._maintenance_lock:
+            conn = self._maintain()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                length = int(conn.execute(LENGTH_QUERY, (key,)).fetchone()[0] or 0)
+                check_snapshot_index(worker, snapshot, length, _snapshot_index(conn, key))
+                conn.execute(
+                    "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        key,
+                        snapshot.index,
+                        snapshot.template_version,
+                        snapshot.component_hash,
+                        snapshot.data,
+                        snapshot.at_ms,
+                        snapshot_checksum(key, snapshot),
+                    ),
+                )
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+
+    def compact(self, worker: WorkerId, through_index: int, *, archive: bool) -> int:
+        key = str(worker)
+        with self._maintenance_lock:
+            conn = self._maintain()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                length = int(conn.execute(LENGTH_QUERY, (key,)).fetchone()[0] or 0)
+                check_compaction(worker, through_index, length, _snapshot_index(conn, key))
+                if through_index <= _compacted(conn, key):
+                    conn.execute("ROLLBACK")
+                    return 0
+                if archive:
+                    conn.execute(
+                        "INSERT INTO oplog_archive SELECT worker, idx, kind, payload, checksum FROM oplog"
+                        " WHERE worker = ? AND idx <= ?",
+                        (key, through_index),
+                    )
+                moved = conn.execute("DELETE FROM oplog WHERE worker = ? AND idx <= ?", (key, through_index)).rowcount
+                conn.execute("INSERT OR REPLACE INTO oplog_compacted VALUES (?, ?)", (key, through_index))
+                conn.execute("COMMIT")
+                return int(moved)
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+
+    def delete(self, worker: WorkerId) -> None:
+        key = str(worker)
+        with self._maintenance_lock:
+            conn = self._maintain()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for table in ("oplog", "oplog_archive", "oplog_compacted", "snapshots"):
+                    conn.execute(f"DELETE FROM {table} WHERE worker = ?", (key,))
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            with self._lock:
+                self._lengths.pop(worker, None)  # the next append starts again at 1
 
     def close(self) -> None:
         with self._lock:
@@ -181,3 +350,16 @@ class SQLiteOplogStore:
             while self._committing:
                 self._idle.wait()
         self._writer.close()
+        with self._maintenance_lock:
+            if self._maintenance is not None:
+                self._maintenance.close()
+
+
+def _compacted(conn: sqlite3.Connection, worker: str) -> int:
+    row = conn.execute("SELECT through_idx FROM oplog_compacted WHERE worker = ?", (worker,)).fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+def _snapshot_index(conn: sqlite3.Connection, worker: str) -> int | None:
+    row = conn.execute("SELECT idx FROM snapshots WHERE worker = ?", (worker,)).fetchone()
+    return int(row[0]) if row is not None else None
