@@ -40,6 +40,8 @@ SNAPSHOT_EXPORTS = {
     "load-snapshot": "load-snapshot(data: list<u8>) -> result<_, string>",
 }
 """The snapshotting world's exports, as FunctionSignature prints them."""
+HOSTCALL_LIST_LIMIT = (128 << 20) // 48
+"""wasmtime lifts a list<u8> element by element, 48 bytes of its 128 MiB of hostcall fuel each."""
 KEY_NAMESPACE = uuid.UUID("6f2b7c1e-0d4a-4f1e-9a57-1c2d3e4f5a6b")
 STDERR_TAIL = 2000
 
@@ -252,9 +254,8 @@ class WorkerInstance:
         it answers with an error. After a failed load the guest's state is unknown: the
         instance is marked dead, and the worker must be rebuilt by a full replay.
         """
-        answer = self.template.function("load-snapshot").result_to_json(
-            self._call_snapshot_export("load-snapshot", bytes(data))
-        )
+        raw = self._call_snapshot_export("load-snapshot", bytes(data))
+        answer = self.template.function("load-snapshot").result_to_json(raw)
         if "err" in answer:
             self.dead = True
             raise SnapshotError(f"worker {self.worker} cannot load the snapshot: {answer['err']}")
@@ -295,6 +296,11 @@ class WorkerInstance:
                 ) from None
             if host_error is not None:
                 raise host_error from None
+            if "fuel allocated for hostcalls" in str(trap):
+                raise SnapshotError(
+                    f"{name} on worker {self.worker} failed: the snapshot is too large; wasmtime-py takes at most "
+                    f"about {HOSTCALL_LIST_LIMIT / 1e6:.1f} MB of list<u8> out of a guest in one call"
+                ) from None
             raise SnapshotError(f"{name} on worker {self.worker} failed: {self._trap_message(trap)}") from None
         except BaseException:
             self.dead = True
