@@ -65,7 +65,7 @@ def check_compaction(worker: WorkerId, through_index: int, length: int, snapshot
 
 def dropped_error(worker: WorkerId, first: int, last: int) -> OplogCompacted:
     """The error for reading entries ``first..last`` that compaction dropped."""
-    span = f"entry {first} was" if first == last else f"entries {first}..{last} were"
+    span, verb = (f"entry {first}", "was") if first == last else (f"entries {first}..{last}", "were")
     return OplogCompacted(
-        f"{span} of worker {worker} dropped by compaction (without archive); its full history cannot be read"
+        f"{span} of worker {worker} {verb} dropped by compaction (without archive); its full history cannot be read"
     )
