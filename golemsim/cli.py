@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .core import Executor, GolemError, InvocationFailed, WorkerId, build_template
-from .core.errors import BadRequest
+from .core.errors import BadRequest, DatabaseLocked
 from .core.history import History, analyze
 from .core.oplog.entries import Checkpoint, OplogEntry, UpdateFailed
 from .core.promises import promise_owner
@@ -55,10 +55,8 @@ def open_to_change(db: str | Path, *, services: Any = None, resume: bool = False
     """
     try:
         return Executor.open(db, services=services, resume=resume)
-    except GolemError as error:
-        if "in use by another executor" not in str(error):
-            raise
-        raise GolemError(
+    except DatabaseLocked as error:
+        raise DatabaseLocked(
             f"{error}; this command changes the database, so it needs it alone: stop `golemsim serve` (or the "
             f"other executor) first, or complete promises over HTTP with POST {PROMISES_PATH}"
         ) from None

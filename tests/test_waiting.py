@@ -134,3 +134,16 @@ def test_interrupt_stops_a_worker_until_resume(db: Path, ledger: LedgerRegistry,
         assert ex.invoke("testkit", "i1", "nap", [800], idempotency_key="long-nap", timeout=15) > 0
         wait_for(lambda: ex.invoke("testkit", "i1", "add", [0]) == 3)
         assert ex.resume("testkit/i1") is False
+
+
+def test_an_interrupted_worker_with_queued_work_can_be_deleted(
+    db: Path, ledger: LedgerRegistry, testkit_wasm: Path
+) -> None:
+    with open_executor(db, ledger, testkit_wasm) as ex:
+        ex.invoke("testkit", "d1", "add", [1])
+        ex.interrupt("testkit/d1")
+        queued: Future[Any] = ex.submit("testkit", "d1", "add", [1])
+    with open_executor(db, ledger, testkit_wasm) as ex:  # reloaded interrupted: nothing starts running
+        ex.delete_worker("testkit/d1")
+        assert ex.workers() == []
+    assert queued.done()

@@ -6,7 +6,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from .errors import GolemError
+from .errors import DatabaseLocked
 
 
 def lock_database(db: Path) -> int:
@@ -17,7 +17,7 @@ def lock_database(db: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise GolemError(f"database {db} is in use by another executor process") from None
+        raise DatabaseLocked(f"database {db} is in use by another executor process") from None
     return fd
 
 

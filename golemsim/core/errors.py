@@ -76,6 +76,14 @@ class WorkerFailed(GolemError):
     """The worker cannot run: its oplog is corrupt or its code diverged. Its oplog is kept untouched."""
 
 
+class DatabaseLocked(GolemError):
+    """Another executor process has the database open (one executor per database)."""
+
+
+class PromiseNotFound(BadRequest):
+    """The worker has no promise with that id."""
+
+
 class Interrupted(GolemError):
     """The executor stopped the invocation (shutdown, or a simulated crash). It resumes on recovery."""
 

@@ -13,6 +13,7 @@ from .errors import (
     BadRequest,
     GolemError,
     OplogCorruption,
+    PromiseNotFound,
     ReplayDivergence,
     WorkerFailed,
 )
@@ -278,7 +279,7 @@ class Executor(WorkerHost):
                 raise WorkerFailed(slot.failure)
             known = slot.promises.get(promise_id)
             if known is None:
-                raise BadRequest(f"worker {worker_id} has no promise {promise_id!r}")
+                raise PromiseNotFound(f"worker {worker_id} has no promise {promise_id!r}")
             if known[0]:
                 return False
             assert slot.writer is not None

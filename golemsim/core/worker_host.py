@@ -346,7 +346,7 @@ class WorkerHost:
             job.parked = "promise"
 
     def _start_draining(self, slot: WorkerSlot) -> None:
-        if slot.draining or self._closed:
+        if slot.draining or self._closed or slot.interrupted:
             return
         slot.draining = True
         thread = threading.Thread(target=self._drain, args=(slot,), name=f"worker-{slot.worker_id}", daemon=True)

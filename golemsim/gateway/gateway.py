@@ -25,6 +25,7 @@ from ..core.errors import (
     GolemError,
     Interrupted,
     InvocationFailed,
+    PromiseNotFound,
     TemplateNotFound,
     WorkerFailed,
 )
@@ -121,10 +122,6 @@ class Invocation:
         return self.worker_id.name
 
 
-class PromiseNotFound(BadRequest):
-    """A well-formed promise id that no worker has (the worker does not exist, or made no such promise)."""
-
-
 class Backend(Protocol):
     """What the gateway needs from whatever runs the workers (an Executor, or a simulated cluster)."""
 
@@ -174,17 +171,7 @@ class ExecutorBackend:
         )
 
     def complete_promise(self, promise_id: str, value: Any) -> bool:
-        try:
-            return bool(self.executor.complete_promise(promise_id, value))
-        except BadRequest:
-            owner = promise_owner(promise_id)
-            try:
-                known = self.executor.promises(owner)
-            except BadRequest:  # the worker does not exist
-                known = {}
-            if promise_id not in known:
-                raise PromiseNotFound(f"worker {owner} has no promise {promise_id}") from None
-            raise
+        return bool(self.executor.complete_promise(promise_id, value))
 
 
 class Gateway:
