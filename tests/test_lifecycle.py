@@ -4,6 +4,7 @@ real components (snapshot-kit v1 and v2, testkit and its diverging twin) on real
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,6 @@ from golemsim import Executor, LedgerRegistry, SnapshotPolicy, WorkerFailed, bui
 from golemsim.core.oplog.entries import Checkpoint, UpdateFailed, UpdatePending, UpdateSucceeded
 
 KIT = ROOT / "tests" / "templates" / "snapshot_kit"
-KIT_V2 = ROOT / "tests" / "templates" / "snapshot_kit_v2"
 
 
 @pytest.fixture(scope="session")
@@ -22,8 +22,20 @@ def kit_v1() -> Path:
 
 
 @pytest.fixture(scope="session")
-def kit_v2() -> Path:
-    return build_template(KIT_V2).wasm_path
+def kit_v2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Version 2 of snapshot-kit: the same state and functions, plus ``double`` (built from a
+    patched copy; the build cache keys it by its sources, so it is built once)."""
+    folder = tmp_path_factory.mktemp("kit") / "snapshot_kit_v2"
+    shutil.copytree(KIT, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    manifest = folder / "golemsim.toml"
+    manifest.write_text(manifest.read_text().replace("version = 1", "version = 2"))
+    wit = next((folder / "wit").glob("*.wit"))
+    marker = "    /// Add `by` to the total"
+    wit.write_text(wit.read_text().replace(marker, "    export double: func() -> s64;\n" + marker))
+    app = folder / "app.py"
+    double = "    def double(self) -> int:\n        global total\n        total *= 2\n        return total\n\n"
+    app.write_text(app.read_text().replace("    def add(self", double + "    def add(self"))
+    return build_template(folder).wasm_path
 
 
 def open_kit(db: Path, ledger: LedgerRegistry, kit_v1: Path, **options: object) -> Executor:

@@ -272,11 +272,7 @@ class Executor(WorkerHost):
             json.dumps(value)
         except (TypeError, ValueError):
             raise BadRequest(f"the value for promise {promise_id} is not JSON") from None
-        slot = self._slot(worker_id)
-        with slot.lock:
-            self._load(slot)
-            if slot.failure is not None:
-                raise WorkerFailed(slot.failure)
+        with self._usable(worker_id) as slot:
             known = slot.promises.get(promise_id)
             if known is None:
                 raise PromiseNotFound(f"worker {worker_id} has no promise {promise_id!r}")

@@ -8,7 +8,9 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import Any
 
 from .engine import Engine
@@ -149,16 +151,10 @@ class WorkerHost:
         slot says so): no thread hand-off, and the pending entry is committed together with
         the invocation's first durable entry, since the caller hears nothing before the result.
         """
-        if self._closed:
-            raise GolemError("executor is closed")
         worker_id = WorkerId(template, worker)
         key = idempotency_key or self._new_key()
         args = list(args)
-        slot = self._slot(worker_id)
-        with slot.lock:
-            self._load(slot)
-            if slot.failure is not None:
-                raise WorkerFailed(slot.failure)
+        with self._usable(worker_id) as slot:
             done = slot.results.get(key)
             if done is not None:
                 return _finished(worker_id, done), None
@@ -177,6 +173,18 @@ class WorkerHost:
                 return future, slot
             self._start_draining(slot)
         return future, None
+
+    @contextmanager
+    def _usable(self, worker_id: WorkerId) -> Iterator[WorkerSlot]:
+        """The worker's slot, loaded and locked. Raises WorkerFailed if the worker cannot run."""
+        if self._closed:
+            raise GolemError("executor is closed")
+        slot = self._slot(worker_id)
+        with slot.lock:
+            self._load(slot)
+            if slot.failure is not None:
+                raise WorkerFailed(slot.failure)
+            yield slot
 
     def _new_key(self) -> str:
         # Drawn from the environment, so a simulation seeded alike makes the same keys.
@@ -214,16 +222,9 @@ class WorkerHost:
         The invocation runs once when its time comes, also if the executor restarts before
         then; scheduling the same key again changes nothing.
         """
-        if self._closed:
-            raise GolemError("executor is closed")
-        worker_id = WorkerId(template, worker)
         key = idempotency_key or self._new_key()
         args = list(args)
-        slot = self._slot(worker_id)
-        with slot.lock:
-            self._load(slot)
-            if slot.failure is not None:
-                raise WorkerFailed(slot.failure)
+        with self._usable(WorkerId(template, worker)) as slot:
             if key in slot.results or key in slot.waiting or key in slot.scheduled:
                 return key
             self._record_pending(slot, PendingInvocation(key, function, args, due_ms=at_ms), durable=True)
