@@ -215,3 +215,16 @@ def test_nothing_in_stock_keeps_the_cart(shop: tuple[Executor, ShopServices]) ->
     outcome = cart(ex, "user-42", "checkout", "ada@example.com", "card-ok", ADDRESS)
     assert outcome == {"err": {"checkout-failed": "out-of-stock"}}
     assert cart(ex, "user-42", "get-cart") == [item("sku-1", 1)]
+
+
+def test_a_long_lived_cart_recovers_from_its_snapshot(tmp_path: Path, cart_wasm: Path) -> None:
+    folder = Path(__file__).resolve().parent.parent / "templates" / "shopping-cart"
+    db = tmp_path / "golem.db"
+    with Executor.open(db) as ex:
+        ex.deploy(folder)  # the folder's golemsim.toml snapshots every 20 invocations
+        for n in range(25):
+            cart(ex, "user-9", "add-item", item(f"sku-{n % 3}", 1))
+    with Executor.open(db) as ex:
+        assert cart(ex, "user-9", "get-cart") == [item("sku-0", 9), item("sku-1", 8), item("sku-2", 8)]
+        info = ex.recovery_info("shopping-cart/user-9")
+        assert info is not None and info.mode == "snapshot" and info.invocations == 5

@@ -59,7 +59,11 @@ def _checkout_error(error) -> wit_world.CheckoutError:
     return kinds.get(case, wit_world.CheckoutError_Unavailable)(message)
 
 
-class WitWorld(wit_world.WitWorld):
+class WitWorld(golem.Snapshots, wit_world.WitWorld):
+    # Carts live long: golemsim snapshots the cart (golemsim.toml says how often), so a
+    # recovery loads it and replays only the invocations since, not the cart's whole life.
+    snapshot_state = ("_cart",)
+
     def add_item(self, item: CartItem) -> list[CartItem]:
         if item.quantity == 0:
             raise Err(CartError_ZeroQuantity(item.sku))
