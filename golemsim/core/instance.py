@@ -10,6 +10,7 @@ have happened, so it is sent again with the same idempotency key.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
@@ -36,12 +37,10 @@ from .wasi_shadows import unsupported, wasi_shadows
 
 HOST_INTERFACE = "golemsim:host/durable@0.1.0"
 SNAPSHOT_EXPORTS = {
-    "save-snapshot": "save-snapshot() -> list<u8>",
-    "load-snapshot": "load-snapshot(data: list<u8>) -> result<_, string>",
+    "save-snapshot": "save-snapshot() -> string",
+    "load-snapshot": "load-snapshot(data: string) -> result<_, string>",
 }
 """The snapshotting world's exports, as FunctionSignature prints them."""
-HOSTCALL_LIST_LIMIT = (128 << 20) // 48
-"""wasmtime lifts a list<u8> element by element, 48 bytes of its 128 MiB of hostcall fuel each."""
 KEY_NAMESPACE = uuid.UUID("6f2b7c1e-0d4a-4f1e-9a57-1c2d3e4f5a6b")
 STDERR_TAIL = 2000
 
@@ -245,7 +244,11 @@ class WorkerInstance:
         Raises SnapshotError when the template has no snapshot exports, or the export traps
         (also on a host call: a snapshot function may not use one); the instance is then dead.
         """
-        return bytes(self._call_snapshot_export("save-snapshot"))
+        encoded = self._call_snapshot_export("save-snapshot")
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except (ValueError, TypeError):
+            raise SnapshotError(f"save-snapshot on worker {self.worker} returned text that is not base64") from None
 
     def load_snapshot(self, data: bytes) -> None:
         """Replace the guest's state with ``data`` through its load-snapshot export.
@@ -254,7 +257,7 @@ class WorkerInstance:
         it answers with an error. After a failed load the guest's state is unknown: the
         instance is marked dead, and the worker must be rebuilt by a full replay.
         """
-        raw = self._call_snapshot_export("load-snapshot", bytes(data))
+        raw = self._call_snapshot_export("load-snapshot", base64.b64encode(data).decode("ascii"))
         answer = self.template.function("load-snapshot").result_to_json(raw)
         if "err" in answer:
             self.dead = True
@@ -298,8 +301,8 @@ class WorkerInstance:
                 raise host_error from None
             if "fuel allocated for hostcalls" in str(trap):
                 raise SnapshotError(
-                    f"{name} on worker {self.worker} failed: the snapshot is too large; wasmtime-py takes at most "
-                    f"about {HOSTCALL_LIST_LIMIT / 1e6:.1f} MB of list<u8> out of a guest in one call"
+                    f"{name} on worker {self.worker} failed: the snapshot is larger than wasmtime lets one call "
+                    "move between host and guest"
                 ) from None
             raise SnapshotError(f"{name} on worker {self.worker} failed: {self._trap_message(trap)}") from None
         except BaseException:

@@ -16,6 +16,7 @@ after a crash, so the guest sees exactly the same values the second time.
 
 from __future__ import annotations
 
+import base64
 import json
 import pickle
 import random
@@ -142,7 +143,8 @@ class Snapshots:
         class WitWorld(golem.Snapshots, wit_world.WitWorld):
             snapshot_state = ("cart",)
 
-    ``save_snapshot`` pickles those globals of the module that defines the class. Their values
+    ``save_snapshot`` pickles those globals of the module that defines the class (and sends
+    the bytes base64-encoded, the fast way through wasmtime-py). Their values
     must be picklable: builtins, dataclasses and classes defined at module level, the WIT types
     of ``wit_world`` (componentize-py packs only the modules imported while the component is
     built, so import them at the top). ``load_snapshot`` rebinds them all, or none when the data
@@ -161,7 +163,18 @@ class Snapshots:
     _MAGIC = b"GSIMSNAP"
     _FORMAT = 1
 
-    def save_snapshot(self) -> bytes:
+    def save_snapshot(self) -> str:
+        return base64.b64encode(self.snapshot_bytes()).decode("ascii")
+
+    def load_snapshot(self, data: str) -> None:
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except ValueError:
+            raise Err("not a golemsim snapshot: the data is not base64") from None
+        self.restore_bytes(raw)
+
+    def snapshot_bytes(self) -> bytes:
+        """The declared state, pickled behind a header (what save-snapshot sends, base64-encoded)."""
         module = type(self).__module__
         namespace = vars(sys.modules[module])
         state = {}
@@ -173,7 +186,8 @@ class Snapshots:
         body = pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL)
         return self._MAGIC + bytes([self._FORMAT]) + body
 
-    def load_snapshot(self, data: bytes) -> None:
+    def restore_bytes(self, data: bytes) -> None:
+        """Restore the declared state from ``snapshot_bytes`` output, all of it or none."""
         module = type(self).__module__
         header = len(self._MAGIC)
         if bytes(data[:header]) != self._MAGIC or len(data) <= header:
