@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import wasmtime
+from peers.workload import percentile  # bench/peers/: shared with the peer drivers
 from wasmtime import component as wc
 
 from golemsim import Executor, ServiceRegistry, build_template
@@ -35,11 +36,6 @@ class NoopService:
 
     def handle(self, operation: str, payload: Any, idempotency_key: str) -> Any:
         return None
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def durable_run(ex: Executor, workers: int, per_worker: int, tag: str) -> tuple[list[float], float]:

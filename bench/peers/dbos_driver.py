@@ -13,11 +13,8 @@ waits while STEPS_FILE + ".block" exists (so the parent can SIGKILL the process 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ from typing import Any
 STARTED = time.perf_counter()
 
 from dbos import DBOS, SetWorkflowID  # noqa: E402  (import time counts as start-up, measured from STARTED)
+from workload import log_step, timed_workload  # noqa: E402  (bench/peers/, this script's folder)
 
 STEPS_FILE: Path | None = None
 
@@ -33,10 +31,7 @@ def noop(step: str, tag: str) -> None:
     """The external call of a step: nothing, or (crash modes) record it and maybe block."""
     if STEPS_FILE is None:
         return
-    with STEPS_FILE.open("a") as out:
-        out.write(step + "\n")
-        out.flush()
-        os.fsync(out.fileno())
+    log_step(STEPS_FILE, step)
     block = Path(str(STEPS_FILE) + ".block")
     while step == "two" and block.exists():
         time.sleep(0.005)
@@ -89,41 +84,14 @@ def launch(db: Path, journal: str) -> dict[str, Any]:
     return settings
 
 
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def work(db: Path, journal: str, seq: int, per_thread: int, threads: int) -> dict[str, Any]:
     settings = launch(db, journal)
     for i in range(20):  # warm
         three_steps(f"warm-{i}")
-    latencies = []
-    start = time.perf_counter()
-    for i in range(seq):
-        t0 = time.perf_counter()
-        three_steps(f"seq-{i}")
-        latencies.append(time.perf_counter() - t0)
-    seq_seconds = time.perf_counter() - start
-
-    def run(t: int) -> None:
-        for i in range(per_thread):
-            three_steps(f"conc-{t}-{i}")
-
-    pool = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
-    start = time.perf_counter()
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    conc_seconds = time.perf_counter() - start
-    return {
-        "settings": settings,
-        "p50_ms": statistics.median(latencies) * 1e3,
-        "p99_ms": percentile(latencies, 0.99) * 1e3,
-        "seq_per_s": seq / seq_seconds,
-        "conc_per_s": threads * per_thread / conc_seconds,
-    }
+    figures = timed_workload(
+        lambda i: three_steps(f"seq-{i}"), lambda t, i: three_steps(f"conc-{t}-{i}"), seq, threads, per_thread
+    )
+    return {"settings": settings, **figures}
 
 
 def main() -> None:

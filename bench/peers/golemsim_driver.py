@@ -13,11 +13,9 @@ to STEPS_FILE when it is called, and waits in step "two" while STEPS_FILE + ".bl
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,8 @@ STARTED = time.perf_counter()
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/, for bench_core
 
-from bench_core import NoopService, bare_run, percentile, replay_run  # noqa: E402
+from bench_core import NoopService, bare_run, replay_run  # noqa: E402
+from workload import log_step, timed_workload  # noqa: E402  (bench/peers/, this script's folder)
 
 from golemsim import Executor, ServiceRegistry  # noqa: E402
 
@@ -41,10 +40,7 @@ class StepsService:
         self.block = Path(str(steps_file) + ".block")
 
     def handle(self, operation: str, payload: Any, idempotency_key: str) -> Any:
-        with self.steps_file.open("a") as out:
-            out.write(operation + "\n")
-            out.flush()
-            os.fsync(out.fileno())
+        log_step(self.steps_file, operation)
         while operation == "two" and self.block.exists():
             time.sleep(0.005)
         return None
@@ -56,38 +52,20 @@ def work(db: Path, wasm: Path, seq: int, per_worker: int, workers: int) -> dict[
         ex.deploy(wasm, name="testkit")
         for i in range(20):  # warm, as the DBOS driver does
             ex.invoke("testkit", "seq", "three-steps", [f"warm-{i}"])
-        latencies = []
-        start = time.perf_counter()
-        for i in range(seq):
-            t0 = time.perf_counter()
-            ex.invoke("testkit", "seq", "three-steps", [f"seq-{i}"])
-            latencies.append(time.perf_counter() - t0)
-        seq_seconds = time.perf_counter() - start
         for w in range(workers):  # create and instantiate each worker first (not timed)
             ex.invoke("testkit", f"conc-{w}", "three-steps", ["warm"])
-
-        def run(w: int) -> None:
-            for i in range(per_worker):
-                ex.invoke("testkit", f"conc-{w}", "three-steps", [f"conc-{i}"])
-
-        pool = [threading.Thread(target=run, args=(w,)) for w in range(workers)]
-        start = time.perf_counter()
-        for thread in pool:
-            thread.start()
-        for thread in pool:
-            thread.join()
-        conc_seconds = time.perf_counter() - start
+        figures = timed_workload(
+            lambda i: ex.invoke("testkit", "seq", "three-steps", [f"seq-{i}"]),
+            lambda w, i: ex.invoke("testkit", f"conc-{w}", "three-steps", [f"conc-{i}"]),
+            seq,
+            workers,
+            per_worker,
+        )
         synchronous = getattr(ex.oplogs, "_synchronous", "?")  # what the store set on its connections
     conn = sqlite3.connect(db)  # journal_mode is a property of the file
     settings = {"journal_mode": conn.execute("PRAGMA journal_mode").fetchone()[0], "synchronous": synchronous}
     conn.close()
-    return {
-        "settings": settings,
-        "p50_ms": statistics.median(latencies) * 1e3,
-        "p99_ms": percentile(latencies, 0.99) * 1e3,
-        "seq_per_s": seq / seq_seconds,
-        "conc_per_s": workers * per_worker / conc_seconds,
-    }
+    return {"settings": settings, **figures}
 
 
 def extras(wasm: Path, bare_calls: int, replay_entries: int) -> dict[str, Any]:
