@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
 
 from golemsim import Executor, LedgerRegistry, SnapshotPolicy, WorkerFailed, build_template
-from golemsim.core.oplog.entries import Checkpoint, UpdateFailed, UpdatePending, UpdateSucceeded
+from golemsim.core.oplog.entries import (
+    Checkpoint,
+    PendingInvocation,
+    UpdateFailed,
+    UpdatePending,
+    UpdateSucceeded,
+)
 
 KIT = ROOT / "tests" / "templates" / "snapshot_kit"
 
@@ -175,3 +182,21 @@ def test_a_template_carries_its_own_snapshot_policy_across_restarts(
         for n in range(2):
             ex.invoke("snapshot-kit", "w", "add", [n])
         assert len([e for _, e in ex.oplog("snapshot-kit/w") if isinstance(e, Checkpoint)]) == 2
+
+
+def test_a_checkpoint_carries_a_scheduled_invocation_over_compaction(
+    tmp_path: Path, ledger: LedgerRegistry, kit_v1: Path
+) -> None:
+    db, policy = tmp_path / "golem.db", SnapshotPolicy(every_invocations=1)
+    with open_kit(db, ledger, kit_v1, snapshots=policy) as ex:
+        ex.invoke("snapshot-kit", "w", "add", [1])
+        due = time.time_ns() // 1_000_000 + 1500
+        ex.schedule("snapshot-kit", "w", "add", [10], at_ms=due, idempotency_key="later")
+        ex.invoke("snapshot-kit", "w", "add", [1])  # snapshot: the scheduled entry is compacted away
+        assert not any(isinstance(e, PendingInvocation) and e.due_ms for _, e in ex.oplog("snapshot-kit/w"))
+    with open_kit(db, ledger, kit_v1, snapshots=policy) as ex:  # the checkpoint re-arms it
+        assert [key for _, key in ex.scheduled()] == ["later"]
+        deadline = time.monotonic() + 15
+        while total(ex) != 12:
+            assert time.monotonic() < deadline, "the scheduled invocation did not run"
+            time.sleep(0.05)

@@ -36,10 +36,8 @@ def checkpoint(slot: WorkerSlot, component_hash: str, now_ms: int) -> Checkpoint
         for job in slot.queue
         if job.update is None
     ]
-    pending += [
-        {"key": job.key, "function": job.function, "args": job.args, "due_ms": due}
-        for job, due in sorted(slot.scheduled_due(), key=lambda pair: (pair[1], pair[0].key))
-    ]
+    scheduled = sorted(slot.scheduled.values(), key=lambda job: (job.due_ms or 0, job.key))
+    pending += [{"key": job.key, "function": job.function, "args": job.args, "due_ms": job.due_ms} for job in scheduled]
     return Checkpoint(
         slot.worker_id.template,
         slot.version,

@@ -237,7 +237,7 @@ class WorkerHost:
     def _arm(self, slot: WorkerSlot, job: Job, due_ms: int) -> None:
         """Hold a scheduled job until its time (caller holds the slot's lock)."""
         slot.scheduled[job.key] = job
-        slot.due[job.key] = due_ms
+        job.due_ms = due_ms
         slot.waiting[job.key] = job.future
         self._add_timer(due_ms, slot.worker_id, job.key)
 
@@ -251,7 +251,6 @@ class WorkerHost:
         slot = self._slot(worker_id)
         with slot.lock:
             job = slot.scheduled.pop(key, None)
-            slot.due.pop(key, None)
             if job is None:
                 parked = slot.queue[0] if slot.queue else None
                 if parked is not None and parked.key == key and parked.parked == "sleep":

@@ -44,6 +44,8 @@ class Job:
     """Why this started invocation waits instead of running: "sleep", "promise" or "interrupted"."""
     reload: bool = False
     """Re-read the invocation's record from the oplog before running (it was parked)."""
+    due_ms: int | None = None
+    """For a scheduled invocation: when it is due (wall clock, ms since the epoch)."""
     update: tuple[int, str] | None = None
     """Not an invocation but a template update to (version, mode), run in queue order."""
 
@@ -63,8 +65,6 @@ class WorkerSlot:
         self.waiting: dict[str, Future[Any]] = {}
         self.scheduled: dict[str, Job] = {}
         """Accepted invocations waiting for their due time, by key."""
-        self.due: dict[str, int] = {}
-        """The due time of each scheduled invocation, by key."""
         self.promises: dict[str, tuple[bool, Any]] = {}
         """The worker's promises, (completed, value) by id; shared with its instance."""
         self.interrupted = False
@@ -80,7 +80,3 @@ class WorkerSlot:
         self.rebuilding = False
         self.loaded_history: History | None = None
         """The history read on first touch, kept for the first rebuild so the oplog is read once."""
-
-    def scheduled_due(self) -> list[tuple[Job, int]]:
-        """Scheduled invocations with their due times."""
-        return [(job, self.due[key]) for key, job in self.scheduled.items()]
