@@ -157,17 +157,11 @@ class WorkerInstance:
         """
         signature = self.template.function(function)
         typed_args = signature.args_from_json(args)
-        func = self._funcs.get(function)
+        func = self._export(function)
         if func is None:
-            func = self.instance.get_func(self.store, function)
-            if func is None:
-                raise GolemError(f"template {self.template.name} lists {function} but the instance lacks it")
-            self._funcs[function] = func
+            raise GolemError(f"template {self.template.name} lists {function} but the instance lacks it")
         self.context = InvocationContext(key, recorded, may_go_live=may_go_live)
-        self.store.set_fuel(self.limits.fuel_per_invocation)
-        self._arm_deadline()
-        self._output_mark = os.path.getsize(self._output_path)
-        self._host_error = None
+        self._begin_call()
         try:
             raw = func(self.store, *typed_args)
             func.post_return(self.store)
@@ -188,6 +182,22 @@ class WorkerInstance:
             index, entry = context.recorded[context.position]
             raise ReplayDivergence(str(self.worker), index, _describe(entry), "no further host call")
         return Outcome(True, signature.result_to_json(raw), self._fuel_used())
+
+    def _export(self, name: str) -> wc.Func | None:
+        """The instance's exported function ``name`` (looked up once), or None."""
+        func = self._funcs.get(name)
+        if func is None:
+            func = self.instance.get_func(self.store, name)
+            if func is not None:
+                self._funcs[name] = func
+        return func
+
+    def _begin_call(self) -> None:
+        """Fresh fuel and deadline, a mark in the guest's output, no host error carried over."""
+        self.store.set_fuel(self.limits.fuel_per_invocation)
+        self._arm_deadline()
+        self._output_mark = os.path.getsize(self._output_path)
+        self._host_error = None
 
     def _fuel_used(self) -> int:
         return self.limits.fuel_per_invocation - int(self.store.get_fuel())
@@ -272,16 +282,10 @@ class WorkerInstance:
             raise SnapshotError(f"{name} on worker {self.worker}: its instance trapped earlier and must be rebuilt")
         if self.context is not None:
             raise SnapshotError(f"{name} on worker {self.worker} while invocation {self.context.key} runs")
-        func = self._funcs.get(name)
+        func = self._export(name)
         if func is None:
-            func = self.instance.get_func(self.store, name)
-            if func is None:
-                raise SnapshotError(f"template {self.template.name} lists {name} but the instance lacks it")
-            self._funcs[name] = func
-        self.store.set_fuel(self.limits.fuel_per_invocation)
-        self._arm_deadline()
-        self._output_mark = os.path.getsize(self._output_path)
-        self._host_error = None
+            raise SnapshotError(f"template {self.template.name} lists {name} but the instance lacks it")
+        self._begin_call()
         self._snapshot_call = name
         try:
             raw = func(self.store, *args)

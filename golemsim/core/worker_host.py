@@ -305,7 +305,7 @@ class WorkerHost:
             slot.failure = f"worker {slot.worker_id} failed: {history.fatal_error}"
             return
         slot.promises = dict(history.promises)
-        slot.snapshot_index = self.oplogs.first_index(slot.worker_id) - 1
+        slot.snapshot_index = entries[0][0] - 1 if entries else 0  # the hot oplog starts after compaction
         slot.interrupted = history.interrupted
         unfinished: list[Job] = []
         if history.in_flight is not None:
@@ -441,13 +441,16 @@ class WorkerHost:
         writer = slot.writer
         assert writer is not None
         try:
-            instance = self._instance(slot)
             if job.reload:
                 writer.flush()
-                job.record = analyze(self.oplog(slot.worker_id)).in_flight
+                history = analyze(self.oplog(slot.worker_id))
+                if slot.instance is None:  # the rebuild below reads this history instead of the oplog again
+                    slot.loaded_history = history
+                job.record = history.in_flight
                 job.reload = False
                 if job.record is None or job.record.idempotency_key != job.key:
                     raise GolemError(f"parked invocation {job.key} of {slot.worker_id} is not in flight in the oplog")
+            instance = self._instance(slot)
             recorded: list[tuple[int, OplogEntry]] = []
             if job.record is None:
                 writer.add(InvocationStarted(job.key, job.function, job.args, at_ms=self._now_ms()), durable=False)
@@ -633,6 +636,7 @@ class WorkerHost:
         slot.waiting[job.key] = job.future
 
     def _existing(self, worker: WorkerId | str) -> WorkerSlot:
+        """The slot of a worker that has an oplog (BadRequest if it has none)."""
         worker_id = WorkerId.parse(worker) if isinstance(worker, str) else worker
         slot = self._slot(worker_id)
         with slot.lock:
