@@ -21,6 +21,7 @@ from .core.errors import BadRequest, DatabaseLocked
 from .core.history import History, analyze
 from .core.oplog.entries import Checkpoint, OplogEntry, UpdateFailed
 from .core.promises import promise_owner
+from .core.services import services_path
 from .gateway.definition import PROMISES_PATH
 from .gateway.nodes import DefinitionError
 from .shop import ShopServices
@@ -96,10 +97,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 def default_services(db: str | Path) -> ShopServices:
     """The CLI's external world: the shop's services on a ledger next to the database
     (other service names are echoed by the same ledger)."""
-    if str(db) == ":memory:":
-        return ShopServices(":memory:")
-    path = Path(db)
-    return ShopServices(path.with_name(path.name + "-services.db"))
+    return ShopServices(services_path(db))
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:

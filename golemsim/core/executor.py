@@ -30,7 +30,7 @@ from .oplog.sqlite_store import SQLiteOplogStore
 from .policy import RetryPolicy, SnapshotPolicy
 from .promises import promise_owner
 from .recovery import RecoveryInfo
-from .services import LedgerRegistry, ServiceRegistry
+from .services import LedgerRegistry, ServiceRegistry, services_path
 from .templates import (
     MemoryTemplateStore,
     SQLiteTemplateStore,
@@ -79,7 +79,7 @@ class Executor(WorkerHost):
         else:
             db = Path(path)
             lock_fd = lock_database(db) if exclusive else None
-            registry = services or LedgerRegistry(db.with_name(db.name + "-services.db"))
+            registry = services or LedgerRegistry(services_path(db))
             executor = cls(
                 SQLiteOplogStore(db, fsync=fsync),
                 SQLiteTemplateStore(db),

@@ -31,6 +31,15 @@ class ExternalService(Protocol):
     def handle(self, operation: str, payload: Any, idempotency_key: str) -> Any: ...
 
 
+def services_path(db: str | Path) -> str | Path:
+    """Where the local services of an executor database keep their ledger: ``<db>-services.db``
+    beside it (``":memory:"`` for an in-memory database)."""
+    if str(db) == ":memory:":
+        return ":memory:"
+    path = Path(db)
+    return path.with_name(path.name + "-services.db")
+
+
 class ServiceRegistry:
     """Services by name, with an optional fallback for names not registered."""
 

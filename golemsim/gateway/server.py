@@ -129,7 +129,7 @@ class _InFlight:
             self.server._idle.notify_all()
 
 
-def services_factory(spec: str) -> Callable[[Path], Any]:
+def services_factory(spec: str) -> Callable[[str | Path], Any]:
     """Import ``module:callable``; BadRequest with a clear message when it is not there."""
     module_name, _, attribute = spec.partition(":")
     try:
@@ -173,14 +173,14 @@ def serve(
     (requests in flight finish, then the executor closes). Returns the exit code.
     """
     from ..core.executor import Executor
+    from ..core.services import services_path
     from ..shop import ShopServices
 
     out, err = stdout or sys.stdout, stderr or sys.stderr
     definition = load_api_definition(api)
     spec = services or definition.services
-    db_path = Path(db)
     factory = services_factory(spec) if spec is not None else ShopServices  # the CLI's default world
-    registry = factory(db_path.with_name(db_path.name + "-services.db"))
+    registry = factory(services_path(db))
     executor = Executor.open(db, services=registry, suspend_after=suspend_after)
     try:
         deploy_missing(executor, definition, err)
