@@ -10,10 +10,10 @@ from wasmtime import component as wc
 
 from ..core.errors import BadRequest
 from ..core.templates import FunctionSignature
-from ..core.values import from_json, type_name
+from ..core.values import INT_RANGES, from_json, type_name
 from .definition import Arg, Route
 
-_INTEGERS = (wc.U8, wc.U16, wc.U32, wc.U64, wc.S8, wc.S16, wc.S32, wc.S64)
+_INTEGERS = tuple(INT_RANGES)  # the WIT integer types
 _TEXTS = (wc.String, wc.Char, wc.EnumType)
 
 _ABSENT = object()
