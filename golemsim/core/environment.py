@@ -10,8 +10,10 @@ same executor runs inside simulated time.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -19,6 +21,7 @@ from .ids import WorkerId
 from .oplog.entries import OplogEntry
 from .oplog.store import OplogStore
 from .services import ServiceRegistry
+from .timers import Fire, TimerQueue, TimerThread
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,31 @@ Scheduler = Callable[[WorkerId, str, list[Any], int, str], None]
 """Durably schedules an invocation: ``(target, function, args, due_ms, idempotency_key)``."""
 
 
+class Lock(Protocol):
+    """A mutual-exclusion lock (``threading.Lock`` in real mode)."""
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool: ...
+
+    def release(self) -> None: ...
+
+    def __enter__(self) -> bool: ...
+
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any, /) -> Any: ...
+
+
+class TimerDriver(Protocol):
+    """Fires a TimerQueue's entries on time until stopped."""
+
+    def stop(self) -> None: ...
+
+
 class Environment(Protocol):
-    """What the executor needs from the world around it."""
+    """What the executor needs from the world around it.
+
+    Besides clocks, randomness and I/O, the environment owns concurrency: it starts the
+    executor's threads of control, makes its locks and waits on its futures, so a simulation
+    can run the same executor one thread at a time inside simulated time.
+    """
 
     def wall_clock_ns(self) -> int: ...
 
@@ -65,6 +91,28 @@ class Environment(Protocol):
         """Make entries durable in the store (returns once they are)."""
         ...
 
+    def guest_work(self, fuel: int) -> None:
+        """A guest just spent ``fuel`` units of work (the simulation turns it into time)."""
+        ...
+
+    def spawn(self, name: str, run: Callable[[], None]) -> None:
+        """Run ``run()`` on a thread of control of its own."""
+        ...
+
+    def join(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for everything spawned to finish."""
+        ...
+
+    def new_lock(self) -> Lock: ...
+
+    def wait(self, future: Future[Any], timeout: float | None = None) -> Any:
+        """The future's result (or its exception), waiting up to ``timeout`` seconds."""
+        ...
+
+    def start_timers(self, queue: TimerQueue, fire: Fire) -> TimerDriver:
+        """Fire the queue's entries when they are due, from now on."""
+        ...
+
 
 class RealEnvironment:
     """Wall time, OS randomness, real sleeping, in-process services, the real oplog store."""
@@ -73,6 +121,7 @@ class RealEnvironment:
         self.services = services or ServiceRegistry()
         self.router: Router | None = None
         self.scheduler: Scheduler | None = None
+        self._threads: set[threading.Thread] = set()
 
     def wall_clock_ns(self) -> int:
         return time.time_ns()
@@ -105,3 +154,30 @@ class RealEnvironment:
 
     def commit(self, store: OplogStore, worker: WorkerId, first_index: int, entries: Sequence[OplogEntry]) -> None:
         store.append(worker, first_index, entries)
+
+    def guest_work(self, fuel: int) -> None:
+        pass  # real guest work takes real time already
+
+    def spawn(self, name: str, run: Callable[[], None]) -> None:
+        def tracked() -> None:
+            try:
+                run()
+            finally:
+                self._threads.discard(thread)
+
+        thread = threading.Thread(target=tracked, name=name, daemon=True)
+        self._threads.add(thread)
+        thread.start()
+
+    def join(self, timeout: float) -> None:
+        for thread in list(self._threads):
+            thread.join(timeout)
+
+    def new_lock(self) -> Lock:
+        return threading.Lock()
+
+    def wait(self, future: Future[Any], timeout: float | None = None) -> Any:
+        return future.result(timeout)
+
+    def start_timers(self, queue: TimerQueue, fire: Fire) -> TimerDriver:
+        return TimerThread(queue, lambda: self.wall_clock_ns() // 1_000_000, fire)

@@ -191,7 +191,7 @@ class Executor(WorkerHost):
             slot.queue.append(job)
             if not slot.interrupted:
                 self._start_draining(slot)
-        outcome: UpdateOutcome = job.future.result(timeout)
+        outcome: UpdateOutcome = self.environment.wait(job.future, timeout)
         return outcome
 
     def delete_worker(self, worker: WorkerId | str) -> None:
@@ -334,11 +334,10 @@ class Executor(WorkerHost):
         """Finish running invocations (up to ``timeout``), suspend live workers, release the database."""
         if self._closed:
             return
-        for thread in list(self._threads):
-            thread.join(timeout)
+        self.environment.join(timeout)
         self._closed = True
-        if self._timer_thread is not None:
-            self._timer_thread.stop()
+        if self._timer_driver is not None:
+            self._timer_driver.stop()
         with self._live_lock:
             live = list(self._live.values())
             self._live.clear()

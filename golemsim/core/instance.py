@@ -169,10 +169,10 @@ class WorkerInstance:
             self.dead = True
             host_error, self._host_error = self._host_error, None
             if isinstance(host_error, UnsupportedHostCall):
-                return Outcome(False, str(host_error), self._fuel_used())
+                return self._finished(False, str(host_error))
             if host_error is not None:
                 raise host_error from None
-            return Outcome(False, self._trap_message(trap), self._fuel_used())
+            return self._finished(False, self._trap_message(trap))
         except BaseException:
             self.dead = True
             raise
@@ -181,7 +181,12 @@ class WorkerInstance:
         if context.replaying:
             index, entry = context.recorded[context.position]
             raise ReplayDivergence(str(self.worker), index, _describe(entry), "no further host call")
-        return Outcome(True, signature.result_to_json(raw), self._fuel_used())
+        return self._finished(True, signature.result_to_json(raw))
+
+    def _finished(self, ok: bool, result: Any) -> Outcome:
+        fuel = self._fuel_used()
+        self.environment.guest_work(fuel)
+        return Outcome(ok, result, fuel)
 
     def _export(self, name: str) -> wc.Func | None:
         """The instance's exported function ``name`` (looked up once), or None."""

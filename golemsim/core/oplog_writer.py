@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 from .environment import Environment
 from .ids import WorkerId
 from .oplog.entries import OplogEntry
@@ -24,7 +22,7 @@ class OplogWriter:
         self.environment = environment
         self._committed = length
         self._buffer: list[OplogEntry] = []
-        self._lock = threading.Lock()
+        self._lock = environment.new_lock()
 
     @property
     def last_index(self) -> int:

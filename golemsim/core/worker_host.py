@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .engine import Engine
-from .environment import Environment, RealEnvironment
+from .environment import Environment, RealEnvironment, TimerDriver
 from .errors import (
     BadRequest,
     GolemError,
@@ -53,7 +53,7 @@ from .templates import (
     TemplateRegistry,
     TemplateStore,
 )
-from .timers import TimerQueue, TimerThread
+from .timers import TimerQueue
 from .updates import UpdateOutcome, migrate
 from .worker_slot import Job, WorkerSlot
 
@@ -66,7 +66,7 @@ class WorkerHost:
     def __init__(
         self,
         oplogs: OplogStore,
-        templates: TemplateStore,
+        templates: TemplateStore | TemplateRegistry,
         *,
         environment: Environment | None = None,
         max_live_instances: int = 64,
@@ -79,8 +79,12 @@ class WorkerHost:
         if max_live_instances < 1:
             raise BadRequest("max_live_instances must be at least 1")
         self.oplogs = oplogs
-        self.engine = engine or Engine()
-        self.templates = TemplateRegistry(templates, self.engine)
+        if isinstance(templates, TemplateRegistry):  # shared by several hosts (nodes of a simulated cluster)
+            self.templates = templates
+            self.engine = templates.engine
+        else:
+            self.engine = engine or Engine()
+            self.templates = TemplateRegistry(templates, self.engine)
         self.environment: Environment = environment or RealEnvironment()
         if isinstance(self.environment, RealEnvironment) and self.environment.router is None:
             self.environment.router = self._route
@@ -96,11 +100,10 @@ class WorkerHost:
         self._slots_lock = threading.Lock()
         self._live: OrderedDict[WorkerId, WorkerSlot] = OrderedDict()
         self._live_lock = threading.Lock()
-        self._threads: set[threading.Thread] = set()
         self._closed = False
         self._lock_file: int | None = None
         self._timers = TimerQueue()
-        self._timer_thread: TimerThread | None = None
+        self._timer_driver: TimerDriver | None = None
 
     def invoke(
         self,
@@ -120,7 +123,7 @@ class WorkerHost:
         future, inline = self._accept(template, worker, function, args, idempotency_key, inline=True)
         if inline is not None:
             self._drain(inline, inline=True)
-        return future.result(timeout)
+        return self.environment.wait(future, timeout)
 
     def submit(
         self,
@@ -243,8 +246,8 @@ class WorkerHost:
 
     def _add_timer(self, due_ms: int, worker_id: WorkerId, key: str) -> None:
         self._timers.add(due_ms, worker_id, key)
-        if self._timer_thread is None:
-            self._timer_thread = TimerThread(self._timers, self._now_ms, self._fire)
+        if self._timer_driver is None:
+            self._timer_driver = self.environment.start_timers(self._timers, self._fire)
 
     def _fire(self, worker_id: WorkerId, key: str) -> None:
         """A scheduled invocation is due: queue it like any other."""
@@ -282,7 +285,7 @@ class WorkerHost:
         with self._slots_lock:
             slot = self._slots.get(worker_id)
             if slot is None:
-                slot = self._slots[worker_id] = WorkerSlot(worker_id)
+                slot = self._slots[worker_id] = WorkerSlot(worker_id, self.environment.new_lock())
             return slot
 
     def _load(self, slot: WorkerSlot) -> None:
@@ -349,54 +352,54 @@ class WorkerHost:
         if slot.draining or self._closed or slot.interrupted:
             return
         slot.draining = True
-        thread = threading.Thread(target=self._drain, args=(slot,), name=f"worker-{slot.worker_id}", daemon=True)
-        self._threads.add(thread)
-        thread.start()
+        self.environment.spawn(f"worker-{slot.worker_id}", lambda: self._drain(slot))
 
     def _drain(self, slot: WorkerSlot, *, inline: bool = False) -> None:
         """Run the worker's queue in order. Inline (on a caller's thread) it runs one job, then hands off."""
-        try:
-            while True:
-                with slot.lock:
-                    if (
-                        not slot.queue
-                        or self._closed
-                        or slot.failure is not None
-                        or slot.interrupted
-                        or slot.queue[0].parked
-                    ):
-                        slot.draining = False
-                        self._release_queue(slot)
-                        return
-                    job = slot.queue[0]
-                try:
-                    if job.update is not None:
-                        self._apply_update(slot, job)
-                    else:
-                        self._run(slot, job)
-                except BaseException as error:  # never strand a caller: a bug here fails the job loudly
-                    log.exception("internal error running %s on %s", job.function, slot.worker_id)
-                    slot.instance = None
-                    if not job.future.done():
-                        job.future.set_exception(GolemError(f"internal error: {error!r}"))
-                with slot.lock:
-                    if job.parked is not None:  # it waits now; the wake-up drains again
-                        slot.draining = False
-                        return
-                    if job.reload:  # woken while it was being parked: run it again from the oplog
-                        continue
-                    slot.queue.popleft()
-                    slot.waiting.pop(job.key, None)
-                    self._maybe_snapshot(slot, job)
-                    if inline:
-                        slot.draining = False
-                        if slot.queue or slot.failure is not None:
-                            self._start_draining(slot)
-                self._enforce_live_limit(slot)
-                if inline:
+        while True:
+            with slot.lock:
+                if (
+                    not slot.queue
+                    or self._closed
+                    or slot.failure is not None
+                    or slot.interrupted
+                    or slot.queue[0].parked
+                ):
+                    slot.draining = False
+                    self._release_queue(slot)
                     return
-        finally:
-            self._threads.discard(threading.current_thread())
+                job = slot.queue[0]
+            try:
+                if job.update is not None:
+                    self._apply_update(slot, job)
+                else:
+                    self._run(slot, job)
+            except Interrupted:
+                if not self._closed:
+                    raise
+                slot.instance = None  # halted (a simulated crash) or closing: the oplog holds the rest
+                return
+            except BaseException as error:  # never strand a caller: a bug here fails the job loudly
+                log.exception("internal error running %s on %s", job.function, slot.worker_id)
+                slot.instance = None
+                if not job.future.done():
+                    job.future.set_exception(GolemError(f"internal error: {error!r}"))
+            with slot.lock:
+                if job.parked is not None:  # it waits now; the wake-up drains again
+                    slot.draining = False
+                    return
+                if job.reload:  # woken while it was being parked: run it again from the oplog
+                    continue
+                slot.queue.popleft()
+                slot.waiting.pop(job.key, None)
+                self._maybe_snapshot(slot, job)
+                if inline:
+                    slot.draining = False
+                    if slot.queue or slot.failure is not None:
+                        self._start_draining(slot)
+            self._enforce_live_limit(slot)
+            if inline:
+                return
 
     def _maybe_snapshot(self, slot: WorkerSlot, job: Job) -> None:
         """After a completed invocation: snapshot the worker if its policy says so and it is idle.
@@ -634,6 +637,12 @@ class WorkerHost:
             )
         job.future = Future()
         slot.waiting[job.key] = job.future
+
+    def halt(self) -> None:
+        """Stop at once and write nothing more, as a crash would: the environment ends what runs."""
+        self._closed = True
+        if self._timer_driver is not None:
+            self._timer_driver.stop()
 
     def _existing(self, worker: WorkerId | str) -> WorkerSlot:
         """The slot of a worker that has an oplog (BadRequest if it has none)."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from .environment import Lock
 from .history import History, InvocationRecord, WorkerStatus
 from .ids import WorkerId
 from .instance import WorkerInstance
@@ -53,9 +53,9 @@ class Job:
 class WorkerSlot:
     """Everything the executor keeps about one worker."""
 
-    def __init__(self, worker_id: WorkerId) -> None:
+    def __init__(self, worker_id: WorkerId, lock: Lock) -> None:
         self.worker_id = worker_id
-        self.lock = threading.Lock()
+        self.lock = lock
         self.queue: deque[Job] = deque()
         self.draining = False
         self.loaded = False
