@@ -27,11 +27,15 @@ class TimerQueue:
         self._heap: list[tuple[int, int, WorkerId, str]] = []
         self._order = itertools.count()  # ties fire in the order they were scheduled
         self.changed = threading.Condition()
+        self.on_add: Callable[[int], None] | None = None
+        """Told each new due time (a simulation arms its clock with it)."""
 
     def add(self, due_ms: int, worker: WorkerId, key: str) -> None:
         with self.changed:
             heapq.heappush(self._heap, (due_ms, next(self._order), worker, key))
             self.changed.notify_all()
+        if self.on_add is not None:
+            self.on_add(due_ms)
 
     def pop_due(self, now_ms: int) -> list[tuple[WorkerId, str]]:
         """Remove and return every entry due at ``now_ms``, earliest first."""

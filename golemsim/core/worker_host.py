@@ -8,7 +8,7 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
@@ -46,7 +46,7 @@ from .oplog.store import OplogStore
 from .oplog_writer import OplogWriter
 from .policy import ResourceLimits, RetryPolicy, SnapshotPolicy
 from .rebuild import rebuild
-from .recovery import resume_point
+from .recovery import RecoveryInfo, resume_point
 from .snapshots import take_snapshot
 from .templates import (
     CompiledTemplate,
@@ -102,6 +102,8 @@ class WorkerHost:
         self._live_lock = threading.Lock()
         self._closed = False
         self._lock_file: int | None = None
+        self.on_recovery: Callable[[WorkerId, RecoveryInfo, int], None] | None = None
+        """Told of each instance rebuild: (worker, how it went, when it started in ms)."""
         self._timers = TimerQueue()
         self._timer_driver: TimerDriver | None = None
 
@@ -546,11 +548,18 @@ class WorkerHost:
         return instance
 
     def _replay(self, slot: WorkerSlot, history: History) -> WorkerInstance:
+        started_ms = self._now_ms()
         instance, slot.recovery = rebuild(
             self.oplogs, slot.worker_id, slot.version, history, lambda: self._new_instance(slot)
         )
         slot.replayed = slot.recovery.invocations
+        if self.on_recovery is not None:
+            self.on_recovery(slot.worker_id, slot.recovery, started_ms)
         return instance
+
+    def queued(self) -> int:
+        """Invocations queued or running across all workers (parked and scheduled ones excluded)."""
+        return sum(sum(1 for job in slot.queue if job.parked is None) for slot in list(self._slots.values()))
 
     def _new_instance(self, slot: WorkerSlot, compiled: CompiledTemplate | None = None) -> WorkerInstance:
         """A fresh, empty instance of the worker's template version (or of ``compiled``)."""

@@ -1,0 +1,117 @@
+"""A virtual cluster: nodes running the real executor core, a shard manager, the oplog
+storage service, a network, the API gateway and the external services, in one SimPy world.
+
+Everything random draws from generators seeded from the run's seed, and every thread of
+the core runs under one baton, so the same seed gives the same run.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+
+import simpy
+
+from ..core.ids import WorkerId
+from ..core.oplog.store import OplogStore
+from ..core.policy import ResourceLimits, RetryPolicy, SnapshotPolicy
+from ..core.templates import TemplateRegistry
+from ..gateway import ApiDefinition
+from .baton import Baton
+from .gateway import SimGateway
+from .metrics import Metrics, Recovery
+from .network import Network, NetworkSettings
+from .node import Node
+from .router import Router
+from .services import ServiceSettings, SimServices
+from .shards import ShardManager, shard_of
+from .sim_environment import EPOCH_NS
+from .storage import OplogStorage, StorageSettings
+from .trace import Trace
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    nodes: int = 3
+    shards: int = 12
+    max_live_per_shard: int = 16
+    """Live instances each shard's executor keeps; idle ones beyond it are suspended."""
+    heartbeat_interval: float = 0.5
+    heartbeat_timeout: float = 2.0
+    handoff_grace: float = 2.0
+    """Seconds a node lets running calls finish when it hands a shard off."""
+    request_timeout: float = 3.0
+    """Gateway (or worker) to node: seconds before the call is sent again."""
+    call_deadline: float = 60.0
+    """Seconds the router keeps retrying before it answers 'unreachable'."""
+    retry_backoff: float = 0.1
+    storage_timeout: float = 2.0
+    service_timeout: float = 1.0
+    cpu_seconds_per_fuel: float = 1e-10
+    """Simulated guest CPU time per unit of wasmtime fuel."""
+    suspend_after: float = 1.0
+    limits: ResourceLimits = field(default_factory=lambda: ResourceLimits(timeout_seconds=None))
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(max_attempts=8, initial_delay=0.05, max_delay=1.0))
+    snapshots: SnapshotPolicy | None = None
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    services: ServiceSettings = field(default_factory=ServiceSettings)
+
+
+class Cluster:
+    """The pieces of one simulated run, wired together."""
+
+    def __init__(
+        self,
+        seed: int,
+        settings: ClusterSettings,
+        templates: TemplateRegistry,
+        store: OplogStore,
+        api: ApiDefinition,
+        *,
+        keep_trace: bool = True,
+    ) -> None:
+        self.seed = seed
+        self.settings = settings
+        self.templates = templates
+        self.env = simpy.Environment()
+        self.baton = Baton(self.env)
+        self.trace = Trace(keep=keep_trace)
+        self.metrics = Metrics()
+        self._rng = random.Random(f"{seed}/cluster")
+        self.network = Network(self.env, random.Random(f"{seed}/network"), settings.network)
+        self.storage = OplogStorage(self.env, store, settings.storage)
+        self.services = SimServices(self.env, random.Random(f"{seed}/services"), settings.services)
+        self.shard_manager = ShardManager(self, settings.shards)
+        self.router = Router(self)
+        self.nodes = {name: Node(self, name) for name in (f"node-{i}" for i in range(1, settings.nodes + 1))}
+        self.gateway = SimGateway(self, api, random.Random(f"{seed}/gateway"))
+
+    def shard_of(self, worker: WorkerId) -> int:
+        return shard_of(worker, self.settings.shards)
+
+    def now_ms(self) -> int:
+        return (EPOCH_NS + int(self.env.now * 1e9)) // 1_000_000
+
+    def new_uuid(self) -> uuid.UUID:
+        return uuid.UUID(int=self._rng.getrandbits(128), version=4)
+
+    def recovered(
+        self, node: str, worker: WorkerId, mode: str, invocations: int, entries: int, started_ms: int
+    ) -> None:
+        """An instance was rebuilt by replay (told by a shard's executor)."""
+        seconds = (self.now_ms() - started_ms) / 1000
+        self.metrics.recoveries.append(Recovery(self.env.now, str(worker), node, mode, invocations, entries, seconds))
+        if invocations or entries:
+            self.trace.record(self.env.now, "recovered", worker=str(worker), node=node, mode=mode, entries=entries)
+
+    def node_queues(self) -> dict[str, int]:
+        return {name: sum(h.executor.queued() for h in node.hosts.values()) for name, node in self.nodes.items()}
+
+    def close(self) -> None:
+        """Stop every thread still parked (at the end of a run)."""
+        for node in self.nodes.values():
+            node.power_off()
+        self.baton.halt(self.gateway.owner, "the run ended")
+        self.env.run(until=self.env.now + 1e-9)

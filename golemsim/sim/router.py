@@ -1,0 +1,84 @@
+"""Routing calls to the node that owns a worker's shard, retrying with the same key.
+
+Used by the simulated API gateway and for worker-to-worker calls. On a timeout, or when
+the node says it does not own the shard (it moved, or the node is draining), the router
+waits a little, asks the shard manager again and sends the same call again: the same
+idempotency key makes the retry join or return the first run, never start a second one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..core.errors import GolemError
+from ..core.executor import Executor
+from ..core.ids import WorkerId
+from ..core.promises import promise_owner
+from .network import NoResponse
+from .node import Call, NotOwner
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
+
+
+class Unreachable(GolemError):
+    """No node answered for the worker within the call deadline."""
+
+
+class Router:
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+
+    def call(self, source: str, worker: WorkerId, call: Call) -> Any:
+        """Run ``call`` on the executor that owns ``worker`` (on a simulated thread)."""
+        cluster = self.cluster
+        settings = cluster.settings
+        env = cluster.env
+        deadline = env.now + settings.call_deadline
+        shard = cluster.shard_of(worker)
+        attempt = 0
+        while True:
+            owner = cluster.shard_manager.owner(shard)
+            if owner is not None:
+                node = cluster.nodes[owner[0]]
+                epoch = owner[1]
+                try:
+                    return cluster.baton.wait(
+                        cluster.network.request(
+                            source,
+                            node.name,
+                            lambda node=node, epoch=epoch: node.handle(shard, epoch, call),
+                            settings.request_timeout,
+                        )
+                    )
+                except (NoResponse, NotOwner) as error:
+                    reason = type(error).__name__
+            else:
+                reason = "NoOwner"
+            attempt += 1
+            cluster.metrics.count("retries")
+            cluster.trace.record(env.now, "retry", source=source, worker=str(worker), attempt=attempt, reason=reason)
+            if env.now >= deadline:
+                raise Unreachable(f"no node answered for {worker} within {settings.call_deadline:g} s")
+            cluster.baton.sleep(min(settings.retry_backoff * attempt, 1.0))
+
+    def invoke(self, source: str, worker: WorkerId, function: str, args: list[Any], key: str) -> Any:
+        def run(executor: Executor) -> Any:
+            return executor.invoke(worker.template, worker.name, function, args, idempotency_key=key)
+
+        return self.call(source, worker, Call(f"invoke:{function}", run))
+
+    def schedule(self, source: str, worker: WorkerId, function: str, args: list[Any], due_ms: int, key: str) -> None:
+        def run(executor: Executor) -> Any:
+            return executor.schedule(worker.template, worker.name, function, args, at_ms=due_ms, idempotency_key=key)
+
+        self.call(source, worker, Call(f"schedule:{function}", run))
+
+    def complete_promise(self, source: str, promise_id: str, value: Any) -> bool:
+        worker = promise_owner(promise_id)
+        return bool(
+            self.call(source, worker, Call("complete-promise", lambda ex: ex.complete_promise(promise_id, value)))
+        )
+
+    def update(self, source: str, worker: WorkerId, version: int, mode: str) -> Any:
+        return self.call(source, worker, Call("update", lambda ex: ex.update_worker(worker, version, mode=mode)))
