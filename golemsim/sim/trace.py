@@ -17,8 +17,8 @@ class Trace:
         self.count = 0
         self._hash = hashlib.sha256()
 
-    def record(self, now: float, kind: str, **fields: Any) -> None:
-        line = json.dumps([round(now, 6), kind, fields], sort_keys=True, separators=(",", ":"), default=str)
+    def record(self, now: float, event: str, **fields: Any) -> None:
+        line = json.dumps([round(now, 6), event, fields], sort_keys=True, separators=(",", ":"), default=str)
         self._hash.update(line.encode())
         self._hash.update(b"\n")
         self.count += 1

@@ -1,0 +1,259 @@
+"""Running an experiment: build the templates, start the cluster, the clients and the nemesis,
+let the run settle, read every worker's final state, and check.
+
+``run_experiment`` is the one entry point (the CLI's ``golemsim sim run`` calls it); the
+results folder is written by ``golemsim.sim.results``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import simpy
+
+from ..core.build import build_template
+from ..core.engine import Engine
+from ..core.errors import GolemError
+from ..core.executor import Executor
+from ..core.ids import WorkerId
+from ..core.oplog.memory_store import MemoryOplogStore
+from ..core.oplog.sqlite_store import SQLiteOplogStore
+from ..core.oplog.store import OplogStore
+from ..core.templates import MemoryTemplateStore, TemplateRegistry
+from ..gateway import load_api_definition
+from . import checkers
+from .baton import Owner
+from .checkers import Verdict
+from .clients import ClientOp, Clients
+from .cluster import Cluster
+from .experiment import Experiment
+from .lambda_baseline import LambdaCheckout
+from .nemesis import Fault, Nemesis
+from .node import UP, Call
+from .sim_environment import EPOCH_NS
+from .workloads import WORKLOADS, Keys, Workload
+
+log = logging.getLogger("golemsim.sim")
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+SETTLE_LIMIT = 300.0
+"""Simulated seconds the run may take after the clients finish, to let work drain."""
+
+Progress = Callable[[str, float], None]
+"""Told (phase, fraction done) as a run goes."""
+
+
+@dataclass
+class RunResult:
+    experiment: Experiment
+    seed: int
+    variant: str
+    """"workers" (durable execution) or "lambda" (the baseline)."""
+    verdicts: list[Verdict]
+    summary: dict[str, Any]
+    trace_digest: str
+    cluster: Cluster
+    history: list[ClientOp]
+    faults: list[Fault]
+    final_states: dict[WorkerId, Any] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+
+    @property
+    def valid(self) -> bool:
+        return all(v.valid for v in self.verdicts)
+
+
+def templates_for(names: tuple[str, ...], extra: list[Fault]) -> TemplateRegistry:
+    """A registry with the app's templates deployed (built first when needed)."""
+    registry = TemplateRegistry(MemoryTemplateStore(), Engine())
+    for name in names:
+        built = build_template(TEMPLATES_DIR / name)
+        registry.deploy(name, built.wasm_path.read_bytes(), retry=built.retry, snapshot=built.snapshot)
+    return registry
+
+
+def run_experiment(
+    experiment: Experiment,
+    *,
+    seed: int | None = None,
+    out: Path | None = None,
+    progress: Progress | None = None,
+    variant: str = "workers",
+    registry: TemplateRegistry | None = None,
+) -> RunResult:
+    """Run one experiment (with the durable workers, or the lambda baseline) and check it."""
+    seed = experiment.seed if seed is None else seed
+    started = time.monotonic()
+    workload: Workload = WORKLOADS[experiment.app](
+        Keys(experiment.keys.keys, experiment.keys.distribution, experiment.keys.zipf_s)
+    )
+    registry = registry or templates_for(workload.templates, list(experiment.faults))
+    store = _store(experiment, out, variant)
+    api = load_api_definition(TEMPLATES_DIR / workload.api)
+    cluster = Cluster(seed, experiment.cluster, registry, store, api)
+    if variant == "lambda":
+        cluster.gateway = LambdaCheckout(cluster)  # type: ignore[assignment]
+    plan = list(experiment.faults)
+    if experiment.random_faults is not None:
+        plan += experiment.random_faults.draw(
+            random.Random(f"{seed}/plan"), sorted(cluster.nodes), experiment.max_duration
+        )
+    nemesis = Nemesis(cluster, plan, random.Random(f"{seed}/nemesis"), lambda f: _deploy(registry, f))
+    clients = Clients(cluster, workload, experiment.clients, random.Random(f"{seed}/clients"))
+    done = clients.start()
+    nemesis.start()
+    cluster.env.process(_sample_queues(cluster))
+    report = progress or (lambda phase, fraction: None)
+    _run_until(
+        cluster,
+        done,
+        experiment.max_duration,
+        lambda: len([o for o in clients.history if o.done is not None]) / max(1, experiment.clients.operations),
+        report,
+    )
+    end_of_load = cluster.env.now
+    _settle(cluster, plan, end_of_load)
+    report("reading final states", 0.0)
+    final_states = _final_states(cluster, workload, experiment.check_limit, seed) if variant == "workers" else {}
+    cluster.close()
+    report("checking", 0.0)
+    verdicts = _check(cluster, clients.history, workload, final_states, variant)
+    summary = cluster.metrics.summary(end_of_load)
+    summary.update(
+        {
+            "variant": variant,
+            "seed": seed,
+            "simulated_seconds": round(end_of_load, 6),
+            "workers": len(cluster.storage.store.workers()),
+            "trace_events": cluster.trace.count,
+            "trace_sha256": cluster.trace.digest,
+            "storage": {
+                "commits": cluster.storage.commits,
+                "appended": cluster.storage.appended,
+                "fenced": cluster.storage.fenced,
+            },
+            "network": {"sent": cluster.network.sent, "dropped": cluster.network.dropped},
+            "template_updates": nemesis.update_outcomes,
+            "thread_failures": cluster.baton.failures,
+        }
+    )
+    if cluster.baton.failures:
+        verdicts.append(Verdict("no-internal-errors", False, 1, [{"threads": cluster.baton.failures[:5]}]))
+    result = RunResult(
+        experiment, seed, variant, verdicts, summary, cluster.trace.digest, cluster, clients.history, plan, final_states
+    )
+    result.wall_seconds = time.monotonic() - started
+    if isinstance(store, SQLiteOplogStore):
+        store.close()
+    return result
+
+
+def _store(experiment: Experiment, out: Path | None, variant: str) -> OplogStore:
+    if experiment.store == "memory" or out is None:
+        return MemoryOplogStore()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"oplogs-{variant}.db"
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+    return SQLiteOplogStore(path, fsync=False)  # durability is simulated; the file is for inspection
+
+
+def _deploy(registry: TemplateRegistry, fault: Fault) -> int:
+    folder = Path(fault.source)
+    if not folder.is_absolute() and not folder.exists():
+        folder = TEMPLATES_DIR.parent / fault.source
+    built = build_template(folder)
+    info = registry.deploy(fault.target, built.wasm_path.read_bytes(), retry=built.retry, snapshot=built.snapshot)
+    return info.version
+
+
+def _run_until(
+    cluster: Cluster, done: simpy.Process, limit: float, fraction: Callable[[], float], report: Progress
+) -> None:
+    env = cluster.env
+    step = max(0.5, limit / 200)
+    while not done.triggered and env.now < limit:
+        env.run(until=min(limit, env.now + step))
+        report("running", min(1.0, fraction()))
+    report("running", 1.0)
+
+
+def _settle(cluster: Cluster, plan: list[Fault], end_of_load: float) -> None:
+    """Let faults heal and queued work finish, so the checks see the end state."""
+    env = cluster.env
+    healed = max((f.at + f.duration for f in plan), default=0.0) + 2 * cluster.settings.heartbeat_timeout
+    deadline = env.now + SETTLE_LIMIT
+    while env.now < deadline:
+        env.run(until=env.now + 0.5)
+        quiet = all(n.state == UP for n in cluster.nodes.values()) and not any(cluster.node_queues().values())
+        if env.now >= healed and quiet and not cluster.storage._batch:
+            return
+
+
+def _sample_queues(cluster: Cluster) -> Generator[simpy.Event, Any, None]:
+    while True:
+        yield cluster.env.timeout(0.25)
+        for node, queued in sorted(cluster.node_queues().items()):
+            cluster.metrics.queues.append((cluster.env.now, node, queued))
+
+
+def _final_states(cluster: Cluster, workload: Workload, limit: int, seed: int) -> dict[WorkerId, Any]:
+    """Each worker's state as the cluster answers (its state function, through the router)."""
+    workers = [w for w, _ in cluster.storage.store.workers() if w.template in workload.state_function]
+    if len(workers) > limit:
+        workers = sorted(random.Random(f"{seed}/check").sample(workers, limit), key=str)
+    states: dict[WorkerId, Any] = {}
+    operator = Owner("checker")
+
+    def read(worker: WorkerId) -> None:
+        function = workload.state_function[worker.template]
+        key = f"final-state/{worker}"
+
+        def run(executor: Executor) -> Any:
+            return executor.invoke(worker.template, worker.name, function, [], idempotency_key=key)
+
+        try:
+            states[worker] = cluster.router.call("checker", worker, Call("final-state", run))
+        except GolemError as error:
+            states[worker] = {"unreadable": str(error)}
+
+    def all_reads() -> None:
+        for worker in workers:
+            read(worker)
+
+    finished = cluster.baton.call(operator, "final-states", all_reads)
+    cluster.env.run(until=finished)
+    return states
+
+
+def _check(
+    cluster: Cluster, history: list[ClientOp], workload: Workload, final_states: dict[WorkerId, Any], variant: str
+) -> list[Verdict]:
+    store = cluster.storage.store
+    ledger = cluster.services.ledger
+    services = cluster.services
+    verdicts: list[Verdict] = []
+    if variant == "workers":
+        verdicts.append(checkers.no_acknowledged_invocation_lost(history, store))
+        verdicts.append(checkers.effects_once(history, store, ledger))
+        now_ns = EPOCH_NS + int(cluster.env.now * 1e9)
+        verdicts.append(
+            checkers.serial_replay_matches(store, cluster.templates, final_states, workload.state_function, now_ns)
+        )
+    else:
+        verdicts.append(checkers.effects_once([], store, ledger))
+    if workload.app in ("checkout", "shopping-cart"):
+        verdicts.append(checkers.stock_never_negative(ledger, services.store.stock, services.settings.default_stock))
+        verdicts.append(checkers.orders_consistent(ledger))
+    if workload.app == "auction":
+        verdicts.append(checkers.auctions_charged_once(ledger, final_states))
+    if workload.app == "shopping-cart":
+        carts = [w for w in final_states if w.template == "shopping-cart"]
+        verdicts.append(checkers.carts_conserve_items(store, final_states, carts))
+    return verdicts
