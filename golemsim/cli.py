@@ -334,6 +334,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if report.valid else 1
 
 
+def cmd_sim_run(args: argparse.Namespace) -> int:
+    from .sim.command import run_from_cli
+
+    return run_from_cli(args.experiment, seed=args.seed, out=args.out, baseline=not args.no_baseline)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="golemsim", description="Durable WebAssembly workers with an oplog.", epilog=EXCLUSIVE_NOTE
@@ -450,6 +456,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="a durable sleep longer than this suspends its worker instead of holding a thread (default 1)",
     )
     p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser("sim", help="run simulation experiments on a virtual cluster")
+    actions = p.add_subparsers(dest="action", required=True)
+    q = actions.add_parser(
+        "run", help="run an experiment file; exit 0 when valid, 1 when a checker says invalid, 2 on a bad file"
+    )
+    q.add_argument("experiment", help="the experiment file (YAML), e.g. experiments/checkout-crash.yaml")
+    q.add_argument("--seed", type=int, help="the seed (default: the file's); the same seed gives the same trace")
+    q.add_argument("--out", help="results folder (default: results/<file name>-seed<N>)")
+    q.add_argument("--no-baseline", action="store_true", help="skip the lambda baseline even if the file asks for it")
+    q.set_defaults(run=cmd_sim_run)
 
     p = sub.add_parser("demo", help="crash an executor with SIGKILL again and again; check nothing is lost")
     p.add_argument("--out", default="results/crash-demo", help="folder for the database and the report")

@@ -37,6 +37,8 @@ class ClusterSettings:
     shards: int = 12
     max_live_per_shard: int = 16
     """Live instances each shard's executor keeps; idle ones beyond it are suspended."""
+    boot_time: float = 0.5
+    """Seconds a node takes to start (state restarting) before it rejoins."""
     heartbeat_interval: float = 0.5
     heartbeat_timeout: float = 2.0
     handoff_grace: float = 2.0
@@ -105,6 +107,10 @@ class Cluster:
         self.metrics.recoveries.append(Recovery(self.env.now, str(worker), node, mode, invocations, entries, seconds))
         if invocations or entries:
             self.trace.record(self.env.now, "recovered", worker=str(worker), node=node, mode=mode, entries=entries)
+
+    def scheduled(self) -> int:
+        """Scheduled invocations (durable timers) not yet due, on every node."""
+        return sum(len(h.executor.scheduled()) for n in self.nodes.values() for h in n.hosts.values())
 
     def node_queues(self) -> dict[str, int]:
         return {name: sum(h.executor.queued() for h in node.hosts.values()) for name, node in self.nodes.items()}

@@ -142,6 +142,8 @@ def parse_experiment(text: str, *, source: str = "<experiment>") -> Experiment:
     random_faults = None
     if "random_faults" in top:
         random_faults = _random_faults(reader, top["random_faults"])
+    if values.get("lambda_baseline") and app != "checkout":
+        reader.report(top["lambda_baseline"], "lambda_baseline", "the lambda baseline exists for the checkout app only")
     if reader.problems:
         raise ExperimentError(source, reader.problems)
     assert name is not None and app is not None

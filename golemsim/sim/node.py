@@ -168,9 +168,10 @@ class Node:
             self.hosts.pop(shard).stop(f"{self.name} crashed")
 
     def restart(self, delay: float = 0.0) -> Generator[simpy.Event, Any, None]:
-        """Come back with empty memory after ``delay`` seconds and rejoin the cluster."""
-        self.set_state(RESTARTING)
+        """Stay down (crashed or upgrading) for ``delay`` seconds, boot with empty memory, rejoin."""
         yield self.env.timeout(delay)
+        self.set_state(RESTARTING)
+        yield self.env.timeout(self.cluster.settings.boot_time)
         self.incarnation += 1
         self.set_state(UP)
         self.env.process(self._heartbeats(self.incarnation))

@@ -47,7 +47,7 @@ def _finish(ax: Axes, metrics: Metrics, duration: float) -> None:
         end = duration if f.end is None else f.end
         label = "_nolegend_" if f.kind in labelled else f"fault: {f.kind}"
         labelled.add(f.kind)
-        ax.axvspan(f.start, max(end, f.start), alpha=0.15, color=colours[f.kind], label=label, linewidth=0)
+        ax.axvspan(f.start, max(end, f.start), alpha=0.15, zorder=0, color=colours[f.kind], label=label, linewidth=0)
     if duration > 0:
         ax.set_xlim(0, duration)
     ax.set_xlabel("simulated time (s)")

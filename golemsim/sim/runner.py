@@ -69,7 +69,7 @@ class RunResult:
         return all(v.valid for v in self.verdicts)
 
 
-def templates_for(names: tuple[str, ...], extra: list[Fault]) -> TemplateRegistry:
+def templates_for(names: tuple[str, ...]) -> TemplateRegistry:
     """A registry with the app's templates deployed (built first when needed)."""
     registry = TemplateRegistry(MemoryTemplateStore(), Engine())
     for name in names:
@@ -93,7 +93,7 @@ def run_experiment(
     workload: Workload = WORKLOADS[experiment.app](
         Keys(experiment.keys.keys, experiment.keys.distribution, experiment.keys.zipf_s)
     )
-    registry = registry or templates_for(workload.templates, list(experiment.faults))
+    registry = registry or templates_for(workload.templates)
     store = _store(experiment, out, variant)
     api = load_api_definition(TEMPLATES_DIR / workload.api)
     cluster = Cluster(seed, experiment.cluster, registry, store, api)
@@ -191,7 +191,11 @@ def _settle(cluster: Cluster, plan: list[Fault], end_of_load: float) -> None:
     deadline = env.now + SETTLE_LIMIT
     while env.now < deadline:
         env.run(until=env.now + 0.5)
-        quiet = all(n.state == UP for n in cluster.nodes.values()) and not any(cluster.node_queues().values())
+        quiet = (
+            all(n.state == UP for n in cluster.nodes.values())
+            and not any(cluster.node_queues().values())
+            and not cluster.scheduled()
+        )
         if env.now >= healed and quiet and not cluster.storage._batch:
             return
 

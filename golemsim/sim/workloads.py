@@ -141,7 +141,7 @@ class AuctionWorkload:
     api = "shop.api.yaml"
     state_function = {"auction": "status"}
 
-    def __init__(self, keys: Keys, closes_after_s: float = 60.0) -> None:
+    def __init__(self, keys: Keys, closes_after_s: float = 5.0) -> None:
         self.keys = keys
         self.closes_after_ms = int(closes_after_s * 1000)
 

@@ -1,0 +1,65 @@
+"""What ``golemsim sim run EXPERIMENT.yaml --seed N --out DIR`` does: run, show progress, write results.
+
+Exit code 0 when every checker of the durable workers says valid, 1 when one does not,
+2 for a bad experiment file. The lambda baseline's verdicts are reported, not counted:
+it is expected to fail under crashes, which is its point.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+
+class ProgressBar:
+    """One line on a terminal (redrawn), or a line per tenth elsewhere (logs, CI)."""
+
+    def __init__(self, stream: TextIO, label: str) -> None:
+        self.stream = stream
+        self.label = label
+        self.tty = stream.isatty()
+        self.shown = -1
+        self.started = time.monotonic()
+
+    def __call__(self, phase: str, fraction: float) -> None:
+        percent = int(fraction * 100)
+        elapsed = time.monotonic() - self.started
+        if self.tty:
+            bar = "#" * (percent // 4)
+            self.stream.write(f"\r{self.label} [{bar:<25}] {percent:3d}% {phase} ({elapsed:.0f} s) ")
+            self.stream.flush()
+        elif percent // 10 != self.shown // 10 or phase != "running":
+            self.stream.write(f"{self.label}: {phase} {percent}% ({elapsed:.0f} s)\n")
+        self.shown = percent
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def run_from_cli(path: str, *, seed: int | None, out: str | None, baseline: bool) -> int:
+    """Run an experiment file with a progress bar, write its results folder, print the report."""
+    from .experiment import load_experiment
+    from .results import write_results
+    from .runner import run_experiment, templates_for
+    from .workloads import WORKLOADS, Keys
+
+    experiment = load_experiment(path)
+    seed = experiment.seed if seed is None else seed
+    folder = Path(out) if out else Path("results") / f"{Path(path).stem}-seed{seed}"
+    workload = WORKLOADS[experiment.app](Keys(experiment.keys.keys))
+    registry = templates_for(workload.templates)
+    bar = ProgressBar(sys.stderr, f"{experiment.name} (workers)")
+    result = run_experiment(experiment, seed=seed, out=folder, progress=bar, registry=registry)
+    bar.done()
+    lambdas = None
+    if experiment.lambda_baseline and baseline:
+        bar = ProgressBar(sys.stderr, f"{experiment.name} (lambda baseline)")
+        lambdas = run_experiment(experiment, seed=seed, out=folder, progress=bar, variant="lambda", registry=registry)
+        bar.done()
+    write_results(folder, result, lambdas)
+    print((folder / "report.md").read_text())
+    print(f"results in {folder}/ (report.md, summary.json, verdicts.json, plots/, trace.jsonl)")
+    return 0 if result.valid else 1

@@ -1,0 +1,106 @@
+"""The results folder of a run: summary JSON, checker verdicts, plots, the trace, the clients'
+history, and a short report in Markdown that says what happened and whether it was valid."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .runner import RunResult
+
+
+def write_results(out: Path, result: RunResult, baseline: RunResult | None = None) -> list[Path]:
+    """Write the folder; returns the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = [
+        _json(out / "summary.json", _summary(result, baseline)),
+        _json(out / "verdicts.json", [v.to_json() for v in result.verdicts]),
+        _lines(out / "trace.jsonl", result.cluster.trace.lines),
+        _lines(out / "history.jsonl", [json.dumps(op.record(), sort_keys=True) for op in result.history]),
+    ]
+    try:
+        from .plots import save_all
+    except ImportError:  # matplotlib is an extra: the run is still complete without pictures
+        pass
+    else:
+        written += save_all(result.cluster.metrics, result.summary["simulated_seconds"], out / "plots")
+    if baseline is not None:
+        written.append(_json(out / "baseline-verdicts.json", [v.to_json() for v in baseline.verdicts]))
+        written.append(_lines(out / "baseline-trace.jsonl", baseline.cluster.trace.lines))
+    report = out / "report.md"
+    report.write_text(report_text(result, baseline))
+    written.append(report)
+    return written
+
+
+def _summary(result: RunResult, baseline: RunResult | None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "experiment": result.experiment.name,
+        "app": result.experiment.app,
+        "source": result.experiment.source,
+        "seed": result.seed,
+        "valid": result.valid,
+        "faults": [f.describe() for f in result.faults],
+        "workers": result.summary,
+    }
+    if baseline is not None:
+        doc["lambda_baseline"] = {**baseline.summary, "valid": baseline.valid}
+    return doc
+
+
+def _json(path: Path, value: Any) -> Path:
+    path.write_text(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+    return path
+
+
+def _lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def report_text(result: RunResult, baseline: RunResult | None = None) -> str:
+    s = result.summary
+    lat = s["latency_s"]
+    lines = [
+        f"# {result.experiment.name}",
+        "",
+        f"app `{result.experiment.app}`, seed {result.seed}, {s['simulated_seconds']:g} simulated seconds "
+        f"({result.wall_seconds:.1f} s of wall time), trace sha256 `{result.trace_digest[:16]}...`",
+        "",
+        f"**{'VALID' if result.valid else 'INVALID'}**: durable workers, "
+        f"{s['acknowledged']} of {s['operations']} operations acknowledged, "
+        f"p50 {_ms(lat['p50'])}, p99 {_ms(lat['p99'])}; {s['recoveries']} instance rebuilds replayed "
+        f"{s['replayed_entries']} entries.",
+        "",
+        "## Faults",
+        *([f"- {f.describe()}" for f in result.faults] or ["- none"]),
+        "",
+        "## Checkers (durable workers)",
+        *_verdict_lines(result),
+    ]
+    if baseline is not None:
+        b = baseline.summary
+        lines += [
+            "",
+            "## Lambda baseline (same plan, stateless functions and a database)",
+            f"**{'VALID' if baseline.valid else 'INVALID'}**: {b['acknowledged']} of {b['operations']} acknowledged; "
+            f"{b['counters'].get('functions_lost_in_crash', 0)} function instances died with their node.",
+            *_verdict_lines(baseline),
+        ]
+    lines += ["", f"Counters: {json.dumps(s['counters'])}", ""]
+    return "\n".join(lines)
+
+
+def _verdict_lines(result: RunResult) -> list[str]:
+    out = []
+    for v in result.verdicts:
+        out.append(
+            f"- {'valid  ' if v.valid else 'INVALID'} {v.name} ({v.checked} checked){' ' + v.note if v.note else ''}"
+        )
+        out += [f"    - {json.dumps(example, default=str)}" for example in v.counterexamples]
+    return out
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
