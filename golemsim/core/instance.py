@@ -17,6 +17,7 @@ import logging
 import os
 import tempfile
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -424,53 +425,29 @@ class WorkerInstance:
     # -- host functions ---------------------------------------------------------------------
 
     def _link(self, linker: wc.Linker) -> None:
-        def record(function: str, request: Any, produce: Callable[[], Any]) -> Any:
-            if self._snapshot_call is not None and function.startswith("random."):
-                return self._snapshot_randomness(function, produce)
-            return self._durable(function, request, lambda _begin: produce(), remote_write=False)
+        # The host functions reach this instance through a weak reference: wasmtime-py keeps
+        # them in a process-wide table until the store is freed, and the store belongs to this
+        # instance, so a strong reference would keep every dropped instance alive for good.
+        this = weakref.ref(self)
 
-        handlers = {**wasi_shadows(record, self.environment), HOST_INTERFACE: self._host_handlers()}
+        def record(function: str, request: Any, produce: Callable[[], Any]) -> Any:
+            instance = _living(this)
+            if instance._snapshot_call is not None and function.startswith("random."):
+                return instance._snapshot_randomness(function, produce)
+            return instance._durable(function, request, lambda _begin: produce(), remote_write=False)
+
+        shadows = wasi_shadows(record, self.environment)
         with linker.root() as root:
             for interface, imported in self.template.imports.items():
-                table = handlers.get(interface)
-                if table is None:
+                if interface == HOST_INTERFACE:
+                    table: dict[str, Callable[..., Any]] = {n: _as_method(this, m) for n, m in _HOST_HANDLERS.items()}
+                elif interface in shadows:
+                    table = shadows[interface]
+                else:
                     continue
                 with root.add_instance(interface) as instance:
                     for name in imported:
-                        instance.add_func(name, self._guarded(table.get(name) or unsupported(interface, name)))
-
-    def _guarded(self, handler: Callable[..., Any]) -> Callable[..., Any]:
-        """Carry a host function's exception back to ``run`` through this instance.
-
-        wasmtime-py passes a Python exception from a host function to the caller through one
-        process-wide slot, which threads running other workers could take or overwrite. The
-        exception is kept here instead, and the guest is unwound with a plain wasmtime error.
-        """
-
-        def call(store: Any, *args: Any) -> Any:
-            try:
-                return handler(store, *args)
-            except BaseException as error:
-                self._host_error = error
-                raise wasmtime.WasmtimeError(f"host call failed: {error}") from None
-
-        return call
-
-    def _host_handlers(self) -> dict[str, Callable[..., Any]]:
-        return {
-            "call-service": self._call_service,
-            "new-idempotency-key": self._new_idempotency_key,
-            "sleep": self._sleep,
-            "invoke-worker": self._invoke_worker,
-            "create-promise": self._create_promise,
-            "await-promise": self._await_promise,
-            "schedule-invocation": self._schedule_invocation,
-            "worker-id": self._worker_id,
-            "oplog-index": self._oplog_index,
-            "begin-atomic": self._begin_atomic,
-            "end-atomic": self._end_atomic,
-            "log": self._log,
-        }
+                        instance.add_func(name, _guarded(this, table.get(name) or unsupported(interface, name)))
 
     def _call_service(self, _store: Any, service: str, operation: str, payload_json: str, key: str | None) -> Any:
         if key is None:
@@ -659,3 +636,51 @@ def _describe(entry: OplogEntry) -> str:
 def _describe_call(function: str, request: Any) -> str:
     text = json.dumps(request, sort_keys=True)
     return f"{function}({text if len(text) <= 120 else text[:117] + '...'})"
+
+
+_HOST_HANDLERS: dict[str, Callable[..., Any]] = {
+    "call-service": WorkerInstance._call_service,
+    "new-idempotency-key": WorkerInstance._new_idempotency_key,
+    "sleep": WorkerInstance._sleep,
+    "invoke-worker": WorkerInstance._invoke_worker,
+    "create-promise": WorkerInstance._create_promise,
+    "await-promise": WorkerInstance._await_promise,
+    "schedule-invocation": WorkerInstance._schedule_invocation,
+    "worker-id": WorkerInstance._worker_id,
+    "oplog-index": WorkerInstance._oplog_index,
+    "begin-atomic": WorkerInstance._begin_atomic,
+    "end-atomic": WorkerInstance._end_atomic,
+    "log": WorkerInstance._log,
+}
+"""golemsim:host/durable's functions, as methods taking the instance first."""
+
+
+def _living(this: weakref.ref[WorkerInstance]) -> WorkerInstance:
+    instance = this()
+    if instance is None:
+        raise wasmtime.WasmtimeError("host call into a worker instance that was dropped")
+    return instance
+
+
+def _as_method(this: weakref.ref[WorkerInstance], method: Callable[..., Any]) -> Callable[..., Any]:
+    return lambda store, *args: method(_living(this), store, *args)
+
+
+def _guarded(this: weakref.ref[WorkerInstance], handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Carry a host function's exception back to ``run`` through the instance.
+
+    wasmtime-py passes a Python exception from a host function to the caller through one
+    process-wide slot, which threads running other workers could take or overwrite. The
+    exception is kept on the instance instead, and the guest is unwound with a plain wasmtime error.
+    """
+
+    def call(store: Any, *args: Any) -> Any:
+        try:
+            return handler(store, *args)
+        except BaseException as error:
+            instance = this()
+            if instance is not None:
+                instance._host_error = error
+            raise wasmtime.WasmtimeError(f"host call failed: {error}") from None
+
+    return call
