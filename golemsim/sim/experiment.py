@@ -84,6 +84,7 @@ TOP = (
     "description",
 )
 WORKLOAD_KEYS = ("keys", "distribution", "zipf_s")
+AT_LEAST_ONE = ("nodes", "shards", "max_live_per_shard", "clients", "operations", "keys")
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -100,7 +101,7 @@ def parse_experiment(text: str, *, source: str = "<experiment>") -> Experiment:
     reader = Reader()
     if root is None:
         raise ExperimentError(source, [Problem(0, "", "the file is empty")])
-    top = reader.mapping(root, "", required=("name", "app"), optional=TOP)
+    top = reader.mapping(root, "", required=("name", "app"), optional=TOP[2:])
     if top is None:
         raise ExperimentError(source, reader.problems)
     name = reader.string(top["name"], "name") if "name" in top else None
@@ -210,7 +211,9 @@ def _settings(
         if key in extra:
             continue
         value = _scalar(reader, value_node, f"{path}.{key}", hints[key])
-        if value is not None:
+        if value is not None and key in AT_LEAST_ONE and value < 1:
+            reader.report(value_node, f"{path}.{key}", "must be at least 1")
+        elif value is not None:
             chosen[key] = value
     try:
         return cls(**chosen)
