@@ -95,6 +95,8 @@ def test_every_mistake_is_reported_at_once_with_its_line_and_field() -> None:
         "seed-bool",
         "negative",
         "unknown-store",
+        "no-keys",
+        "no-nodes",
         "unknown-fault",
         "partition-no-groups",
         "partition-one-group",
