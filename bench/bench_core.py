@@ -17,13 +17,11 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import wasmtime
+from bare import bare_call_times  # bench/bare.py: the yardstick shared with bench_sim
 from peers.workload import percentile  # bench/peers/: shared with the peer drivers
-from wasmtime import component as wc
 
 from golemsim import Executor, ServiceRegistry, build_template
 from golemsim.core.engine import WASMTIME_VERSION, Engine
@@ -65,32 +63,7 @@ def durable_run(ex: Executor, workers: int, per_worker: int, tag: str) -> tuple[
 
 def bare_run(wasm: Path, calls: int) -> list[float]:
     """The same component and function in plain wasmtime, host functions doing nothing."""
-    engine = Engine()
-    component = engine.compile(wasm.read_bytes())
-    linker = wc.Linker(engine.wasmtime)
-    linker.allow_shadowing = True
-    linker.add_wasip2()
-    host: dict[str, Callable[..., Any]] = {
-        "call-service": lambda _s, *_a: "null",
-        "new-idempotency-key": lambda _s: "key",
-    }
-    with linker.root() as root, root.add_instance("golemsim:host/durable@0.1.0") as durable:
-        for name in component.type.imports(engine.wasmtime)["golemsim:host/durable@0.1.0"].ty.exports(engine.wasmtime):
-            durable.add_func(name, host.get(name, lambda _s, *_a: None))
-    store = wasmtime.Store(engine.wasmtime)
-    store.set_wasi(wasmtime.WasiConfig())
-    store.set_fuel(2**62)
-    store.set_epoch_deadline(2**62)
-    instance = linker.instantiate(store, component)
-    func = instance.get_func(store, "three-steps")
-    assert func is not None
-    samples = []
-    for i in range(calls + 20):
-        start = time.perf_counter()
-        func(store, str(i))
-        func.post_return(store)
-        samples.append(time.perf_counter() - start)
-    return samples[20:]
+    return bare_call_times(wasm, "three-steps", lambda i: [str(i)], calls)
 
 
 def cached_load(wasm: Path, repeats: int = 5) -> list[float]:

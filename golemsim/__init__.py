@@ -9,8 +9,22 @@ from .gateway import ApiDefinition, Gateway, GatewayServer, Request, Response, l
 from .shop import ShopFailures, ShopServices
 
 __version__ = "0.1.0"
+
+SIMULATION = ("Experiment", "RunResult", "Verdict", "load_experiment", "run_experiment", "write_results")
+"""From golemsim.sim, imported on first use (so the core and the CLI start without SimPy)."""
+
+
+def __getattr__(name: str) -> object:
+    if name in SIMULATION:
+        from . import sim
+
+        return getattr(sim, name)
+    raise AttributeError(f"module 'golemsim' has no attribute {name!r}")
+
+
 __all__ = [
     *_core_all,
+    *SIMULATION,
     "ApiDefinition",
     "Gateway",
     "GatewayServer",

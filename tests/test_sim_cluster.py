@@ -3,6 +3,7 @@ template updates under load, and the shop's invariants."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +220,29 @@ def test_shop_invariants_hold_for_carts_and_auctions_under_crashes() -> None:
     assert auctions.valid, failed(auctions)
     closed = [s for s in auctions.final_states.values() if isinstance(s, dict) and s.get("state") == "closed"]
     assert len(closed) == 4 and all(s["winner"] for s in closed)  # each closed by its own durable timer
+
+
+def test_a_snapshot_based_template_update_under_load(tmp_path: Path) -> None:
+    """Version 2 of the cart (here: the same code, rebuilt with a changed comment) takes over
+    each cart's state from a snapshot saved by version 1, while clients keep adding items."""
+    source = TEMPLATES_DIR / "shopping-cart"
+    copy = tmp_path / "shopping-cart-v2"
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    app = copy / "app.py"
+    app.write_text(app.read_text() + "\n# version 2: the same cart, to move carts by snapshot\n")
+    result = run(
+        f"""
+        name: carts updated by snapshot
+        app: shopping-cart
+        store: memory
+        cluster: {{nodes: 2, shards: 4}}
+        workload: {{mode: closed, clients: 4, operations: 120, keys: 6}}
+        faults:
+          - {{at: 1.0, kind: template-update, target: shopping-cart, source: {copy}, mode: snapshot}}
+        """,
+        templates=("shopping-cart", "checkout"),
+        shared=False,
+    )
+    assert result.valid, failed(result)
+    outcomes = result.summary["template_updates"]
+    assert outcomes and all(o["ok"] and o["mode"] == "snapshot" for o in outcomes), outcomes

@@ -1,0 +1,107 @@
+"""The virtual cluster's speed and memory: simulated invocations per wall-second and peak
+memory at 1,000 and 10,000 workers with node crashes, next to the raw wasmtime call rate
+of the same component measured in the same run.
+
+    .venv/bin/python bench/bench_sim.py            # 1k workers / 10k invocations, 10k / 100k
+    .venv/bin/python bench/bench_sim.py --quick    # 1k / 3k, 10k / 20k
+
+Each size runs in a fresh process, so its peak memory (max RSS) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bare import bare_call_times  # bench/bare.py
+
+from golemsim import build_template
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+
+EXPERIMENT = """
+name: counters at scale ({workers} workers, {invocations} invocations)
+app: counter
+seed: 1
+store: {store}
+check_limit: 100
+max_duration: 100000
+cluster: {{nodes: 4, shards: 16, max_live_per_shard: 8}}
+workload: {{mode: open, rate: 400, operations: {invocations}, keys: {workers}, distribution: zipf, timeout: 30}}
+random_faults: {{rates: {{crash: 2}}, start: 2, mean_duration: 3}}
+"""
+
+
+def one(workers: int, invocations: int, store: str) -> dict[str, object]:
+    """Run one size in this process and report it."""
+    from golemsim.sim.experiment import parse_experiment
+    from golemsim.sim.runner import run_experiment
+
+    experiment = parse_experiment(EXPERIMENT.format(workers=workers, invocations=invocations, store=store))
+    out = Path(f"/tmp/golemsim-bench-sim-{workers}") if store == "sqlite" else None
+    started = time.perf_counter()
+    result = run_experiment(experiment, out=out)
+    wall = time.perf_counter() - started
+    summary = result.summary
+    return {
+        "workers": workers,
+        "invocations": invocations,
+        "wall_s": round(wall, 2),
+        "simulated_s": summary["simulated_seconds"],
+        "invocations_per_wall_s": round(summary["acknowledged"] / wall, 1),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "workers_with_oplog": summary["workers"],
+        "crashes": summary["counters"].get("crashes", 0),
+        "rebuilds": summary["recoveries"],
+        "valid": result.valid,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--store", choices=("sqlite", "memory"), default="sqlite")
+    parser.add_argument("--one", nargs=2, type=int, metavar=("WORKERS", "INVOCATIONS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one(*args.one, args.store)))
+        return
+    sizes = [(1_000, 3_000), (10_000, 20_000)] if args.quick else [(1_000, 10_000), (10_000, 100_000)]
+    wasm = build_template(ROOT / "templates" / "counter").wasm_path
+    bare = statistics.median(bare_call_times(wasm, "increment", lambda i: [1], 2_000))
+    bare_rate = 1 / bare
+    rows = []
+    for workers, invocations in sizes:
+        done = subprocess.run(
+            [sys.executable, __file__, "--one", str(workers), str(invocations), "--store", args.store],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print(f"# golemsim virtual cluster ({platform.machine()}, Python {platform.python_version()}, store {args.store})")
+    print(f"raw wasmtime call rate of counter.increment: {bare_rate:,.0f} calls/s (median {bare * 1e6:.0f} us)\n")
+    columns = "workers", "invocations", "wall s", "sim s", "inv/wall-s", "ratio to raw call", "peak RSS MB"
+    header = "| " + " | ".join((*columns, "crashes", "rebuilds", "valid")) + " |"
+    print(header)
+    print("|---" * (header.count("|") - 1) + "|")
+    for r in rows:
+        ratio = float(r["invocations_per_wall_s"]) / bare_rate  # type: ignore[arg-type]
+        print(
+            f"| {r['workers']:,} | {r['invocations']:,} | {r['wall_s']} | {r['simulated_s']} | "
+            f"{r['invocations_per_wall_s']} | 1/{1 / ratio:,.0f} | {r['peak_rss_mb']} | {r['crashes']} | "
+            f"{r['rebuilds']} | {r['valid']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""The virtual cluster: SimPy nodes running the real executor core and real WASM components,
+under a nemesis that injects failures, with checkers that say whether anything was lost or
+done twice. See the README's "Simulation" section and experiments/*.yaml."""
+
+from .baton import Baton, Halted, Owner, SimLock
+from .checkers import Verdict
+from .clients import ClientOp, ClientSettings
+from .cluster import Cluster, ClusterSettings
+from .experiment import Experiment, ExperimentError, load_experiment, parse_experiment
+from .metrics import Metrics
+from .nemesis import Fault, RandomFaults
+from .network import NetworkSettings
+from .results import write_results
+from .runner import RunResult, run_experiment
+from .services import ServiceSettings
+from .storage import StorageSettings
+from .trace import Trace
+
+__all__ = [
+    "Baton",
+    "ClientOp",
+    "ClientSettings",
+    "Cluster",
+    "ClusterSettings",
+    "Experiment",
+    "ExperimentError",
+    "Fault",
+    "Halted",
+    "Metrics",
+    "NetworkSettings",
+    "Owner",
+    "RandomFaults",
+    "RunResult",
+    "ServiceSettings",
+    "SimLock",
+    "StorageSettings",
+    "Trace",
+    "Verdict",
+    "load_experiment",
+    "parse_experiment",
+    "run_experiment",
+    "write_results",
+]
