@@ -6,7 +6,7 @@ bash .ci/setup.sh
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-echo "==> mypy (golemsim/core)"
-.venv/bin/mypy golemsim/core
+echo "==> mypy (golemsim/core, golemsim/sim)"
+.venv/bin/mypy golemsim/core golemsim/sim
 echo "==> pytest"
 .venv/bin/python -m pytest -q "$@"

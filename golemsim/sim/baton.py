@@ -46,7 +46,7 @@ class Owner:
 class SimThread:
     """An OS thread that runs only while it holds the baton."""
 
-    def __init__(self, baton: Baton, owner: Owner, name: str, run: Callable[[], None]) -> None:
+    def __init__(self, baton: Baton, owner: Owner, name: str, run: Callable[[], object]) -> None:
         self.baton = baton
         self.owner = owner
         self.name = name
@@ -103,7 +103,7 @@ class Baton:
         """Names of simulated threads that died of an unexpected exception (a bug)."""
         self.switches = 0
 
-    def spawn(self, owner: Owner, name: str, run: Callable[[], None]) -> SimThread | None:
+    def spawn(self, owner: Owner, name: str, run: Callable[[], object]) -> SimThread | None:
         """Start ``run()`` on a new simulated thread owned by ``owner`` (nothing if it is halted)."""
         if owner.halted is not None:
             return None
@@ -171,7 +171,7 @@ class Baton:
                 done.fail(halted)
                 done.defused = True
                 raise
-            except BaseException as error:
+            except Exception as error:
                 done.fail(error)
                 done.defused = True
                 return

@@ -39,19 +39,22 @@ class Verdict:
     checked: int
     counterexamples: list[dict[str, Any]] = field(default_factory=list)
     note: str = ""
+    failures: int = 0
+    """How many counter-examples there were in all (the first few are kept)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "checker": self.name,
             "valid": self.valid,
             "checked": self.checked,
+            "failures": self.failures,
             "counterexamples": self.counterexamples,
             "note": self.note,
         }
 
 
 def _verdict(name: str, checked: int, problems: list[dict[str, Any]], note: str = "") -> Verdict:
-    return Verdict(name, not problems, checked, problems[:MAX_EXAMPLES], note)
+    return Verdict(name, not problems, checked, problems[:MAX_EXAMPLES], note, len(problems))
 
 
 def whole_history(store: OplogStore, worker: WorkerId) -> History:

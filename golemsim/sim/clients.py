@@ -80,6 +80,8 @@ class Clients:
     settings: ClientSettings
     rng: random.Random
     history: list[ClientOp] = field(default_factory=list)
+    finished: int = 0
+    """Operations answered or given up."""
 
     def start(self) -> simpy.Process:
         return self.cluster.env.process(self._run())
@@ -130,12 +132,14 @@ class Clients:
             self._answered(record, response)
             return
         record.done, record.outcome = env.now, "timeout"
+        self.finished += 1
         cluster.metrics.latencies.append((env.now, env.now - record.sent, "timeout"))
         cluster.trace.record(env.now, "client", n=n, key=op.key, outcome="timeout")
 
     def _answered(self, record: ClientOp, response: Response) -> None:
         env = self.cluster.env
         record.done = env.now
+        self.finished += 1
         record.status = response.status
         record.response = response.body
         record.outcome = "ok" if 200 <= response.status < 300 else "error"

@@ -50,8 +50,8 @@ class ClusterSettings:
     retry_backoff: float = 0.1
     storage_timeout: float = 2.0
     service_timeout: float = 1.0
-    cpu_seconds_per_fuel: float = 1e-10
-    """Simulated guest CPU time per unit of wasmtime fuel."""
+    cpu_seconds_per_fuel: float = 1e-9
+    """Simulated guest CPU time per unit of wasmtime fuel (about one WebAssembly instruction)."""
     suspend_after: float = 1.0
     limits: ResourceLimits = field(default_factory=lambda: ResourceLimits(timeout_seconds=None))
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(max_attempts=8, initial_delay=0.05, max_delay=1.0))

@@ -167,12 +167,15 @@ def _split(node: yaml.Node | None, keys: tuple[str, ...]) -> tuple[yaml.Node | N
         return None, node
     inside = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value in keys]
     outside = [(k, v) for k, v in node.value if not (isinstance(k, yaml.ScalarNode) and k.value in keys)]
-    make = lambda pairs: yaml.MappingNode(node.tag, pairs, node.start_mark, node.end_mark)  # noqa: E731
+
+    def make(pairs: list[tuple[Any, Any]]) -> yaml.Node:
+        return yaml.MappingNode(node.tag, pairs, node.start_mark, node.end_mark)
+
     return make(inside), make(outside)
 
 
 def _scalar(reader: Reader, node: yaml.Node, path: str, kind: type) -> Any:
-    value = reader.constant(node)
+    value: Any = reader.constant(node)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if (kind is bool and not isinstance(value, bool)) or (kind is not bool and isinstance(value, bool)):
@@ -181,7 +184,7 @@ def _scalar(reader: Reader, node: yaml.Node, path: str, kind: type) -> Any:
     if not isinstance(value, kind):
         reader.report(node, path, f"expected {kind.__name__}, got {value!r}")
         return None
-    if kind in (int, float) and value < 0:
+    if isinstance(value, int | float) and value < 0:
         reader.report(node, path, "must not be negative")
         return None
     return value

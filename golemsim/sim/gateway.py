@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from ..core.ids import WorkerId
+from ..core.templates import FunctionSignature
 from ..gateway import ApiDefinition, Gateway, Request, Response
-from ..gateway.binding import FunctionSignature
 from ..gateway.gateway import Invocation
 from .baton import Owner
 

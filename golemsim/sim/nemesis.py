@@ -9,6 +9,7 @@ storage-down, upgrade (every node in turn; ``mode`` drain or hard), template-upd
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -58,35 +59,26 @@ class Fault:
 
 @dataclass(frozen=True)
 class RandomFaults:
-    """Faults drawn from the seed: ``rates`` per minute for each kind, over [start, end)."""
+    """Faults drawn from the seed while the clients run: ``rates`` per minute for each kind,
+    from ``start`` until ``end`` (None: until the clients are done)."""
 
     rates: dict[str, float] = field(default_factory=dict)
     start: float = 2.0
     end: float | None = None
     mean_duration: float = 4.0
 
-    def draw(self, rng: random.Random, nodes: list[str], end: float) -> list[Fault]:
-        faults: list[Fault] = []
-        stop = self.end if self.end is not None else end
-        for kind in sorted(self.rates):
-            per_second = self.rates[kind] / 60.0
-            if kind not in RANDOM_KINDS:
-                raise BadRequest(f"faults of kind {kind!r} cannot be drawn at random (use one of {RANDOM_KINDS})")
-            t = self.start
-            while per_second > 0:
-                t += rng.expovariate(per_second)
-                if t >= stop:
-                    break
-                duration = round(rng.expovariate(1 / self.mean_duration), 3)
-                if kind == "crash":
-                    faults.append(Fault(round(t, 3), kind, rng.choice(nodes), duration))
-                elif kind == "partition":
-                    cut = rng.choice(nodes)
-                    other = rng.choice(["storage", "gateway", "shards"])
-                    faults.append(Fault(round(t, 3), kind, duration=duration, groups=((cut,), (other,))))
-                else:
-                    faults.append(Fault(round(t, 3), kind, duration=duration))
-        return sorted(faults, key=lambda f: (f.at, f.kind))
+    def make(self, kind: str, at: float, rng: random.Random, nodes: list[str]) -> Fault:
+        """One fault of ``kind`` starting at ``at``, its target and duration drawn from ``rng``."""
+        duration = round(rng.expovariate(1 / self.mean_duration), 3)
+        if kind == "crash":
+            return Fault(round(at, 6), kind, rng.choice(nodes), duration)
+        if kind == "partition":
+            cut = rng.choice(nodes)
+            other = rng.choice(["storage", "gateway", "shards"])
+            return Fault(round(at, 6), kind, duration=duration, groups=((cut,), (other,)))
+        if kind not in RANDOM_KINDS:
+            raise BadRequest(f"faults of kind {kind!r} cannot be drawn at random (use one of {RANDOM_KINDS})")
+        return Fault(round(at, 6), kind, duration=duration)
 
 
 class Nemesis:
@@ -100,20 +92,42 @@ class Nemesis:
         """Deploys a template-update fault's source; returns the new version."""
         self.owner = Owner("operator")
         self.update_outcomes: list[dict[str, Any]] = []
+        self.applied: list[Fault] = []
+        self.active = 0
+        """Faults in progress."""
+        """Every fault that started, scripted or drawn, in the order they started."""
 
-    def start(self) -> None:
+    def start(self, drawn: RandomFaults | None = None, load_done: simpy.Event | None = None) -> None:
+        """Schedule the plan's faults; with ``drawn``, also draw faults until ``load_done``."""
         for fault in self.plan:
             self.cluster.env.process(self._run(fault))
+        if drawn is not None:
+            for kind in sorted(drawn.rates):
+                if drawn.rates[kind] > 0:
+                    self.cluster.env.process(self._draw(kind, drawn, load_done))
+
+    def _draw(self, kind: str, drawn: RandomFaults, load_done: simpy.Event | None) -> Generator[simpy.Event, Any, None]:
+        env = self.cluster.env
+        rng = random.Random(f"{self.cluster.seed}/faults/{kind}")
+        yield env.timeout(drawn.start)
+        while True:
+            yield env.timeout(rng.expovariate(drawn.rates[kind] / 60.0))
+            if (load_done is not None and load_done.triggered) or (drawn.end is not None and env.now >= drawn.end):
+                return
+            env.process(self._run(drawn.make(kind, env.now, rng, sorted(self.cluster.nodes))))
 
     def _run(self, fault: Fault) -> Generator[simpy.Event, Any, None]:
         env = self.cluster.env
-        yield env.timeout(fault.at)
+        yield env.timeout(max(0.0, fault.at - env.now))
+        self.applied.append(fault)
+        self.active += 1
         self.cluster.trace.record(env.now, "fault", kind=fault.kind, what=fault.describe())
         start = env.now
         yield env.process(getattr(self, "_" + fault.kind.replace("-", "_"))(fault))
         target = fault.target or ",".join("/".join(g) for g in fault.groups)
         self.cluster.metrics.fault(fault.kind, target, start, env.now)
         self.cluster.trace.record(env.now, "healed", kind=fault.kind)
+        self.active -= 1
 
     def _node(self, fault: Fault) -> str:
         names = sorted(self.cluster.nodes)
@@ -180,7 +194,7 @@ class Nemesis:
         workers = [w for w, _ in cluster.storage.store.workers() if w.template == fault.target]
         router: Router = cluster.router
         calls = [
-            cluster.baton.call(self.owner, f"update:{w}", lambda w=w: self._update(router, w, version, mode))
+            cluster.baton.call(self.owner, f"update:{w}", functools.partial(self._update, router, w, version, mode))
             for w in workers
         ]
         if calls:

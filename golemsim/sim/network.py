@@ -113,7 +113,7 @@ class Network:
         if not self.delivered(a, b):
             return
         yield self.env.timeout(self.delay())
-        failure: BaseException | None = None
+        failure: Exception | None = None
         value: Any = None
         try:
             value = yield self.env.process(handle())

@@ -95,9 +95,9 @@ def report_text(result: RunResult, baseline: RunResult | None = None) -> str:
 def _verdict_lines(result: RunResult) -> list[str]:
     out = []
     for v in result.verdicts:
-        out.append(
-            f"- {'valid  ' if v.valid else 'INVALID'} {v.name} ({v.checked} checked){' ' + v.note if v.note else ''}"
-        )
+        note = f" {v.note}" if v.note else ""
+        failed = f", {v.failures} failed" if v.failures else ""
+        out.append(f"- {'valid  ' if v.valid else 'INVALID'} {v.name} ({v.checked} checked{failed}){note}")
         out += [f"    - {json.dumps(example, default=str)}" for example in v.counterexamples]
     return out
 

@@ -8,6 +8,7 @@ idempotency key makes the retry join or return the first run, never start a seco
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import GolemError
@@ -47,7 +48,7 @@ class Router:
                         cluster.network.request(
                             source,
                             node.name,
-                            lambda node=node, epoch=epoch: node.handle(shard, epoch, call),
+                            functools.partial(node.handle, shard, epoch, call),
                             settings.request_timeout,
                         )
                     )

@@ -42,6 +42,8 @@ from .workloads import WORKLOADS, Keys, Workload
 log = logging.getLogger("golemsim.sim")
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+PROGRESS_EVERY = 1.0
+"""Simulated seconds between progress reports."""
 SETTLE_LIMIT = 300.0
 """Simulated seconds the run may take after the clients finish, to let work drain."""
 
@@ -99,26 +101,17 @@ def run_experiment(
     cluster = Cluster(seed, experiment.cluster, registry, store, api)
     if variant == "lambda":
         cluster.gateway = LambdaCheckout(cluster)  # type: ignore[assignment]
-    plan = list(experiment.faults)
-    if experiment.random_faults is not None:
-        plan += experiment.random_faults.draw(
-            random.Random(f"{seed}/plan"), sorted(cluster.nodes), experiment.max_duration
-        )
-    nemesis = Nemesis(cluster, plan, random.Random(f"{seed}/nemesis"), lambda f: _deploy(registry, f))
+    nemesis = Nemesis(
+        cluster, list(experiment.faults), random.Random(f"{seed}/nemesis"), lambda f: _deploy(registry, f)
+    )
     clients = Clients(cluster, workload, experiment.clients, random.Random(f"{seed}/clients"))
     done = clients.start()
-    nemesis.start()
+    nemesis.start(experiment.random_faults, done)
     cluster.env.process(_sample_queues(cluster))
     report = progress or (lambda phase, fraction: None)
-    _run_until(
-        cluster,
-        done,
-        experiment.max_duration,
-        lambda: len([o for o in clients.history if o.done is not None]) / max(1, experiment.clients.operations),
-        report,
-    )
+    _run_until(cluster, done, experiment.max_duration, lambda: clients.finished / experiment.clients.operations, report)
     end_of_load = cluster.env.now
-    _settle(cluster, plan, end_of_load)
+    _settle(cluster, nemesis)
     report("reading final states", 0.0)
     final_states = _final_states(cluster, workload, experiment.check_limit, seed) if variant == "workers" else {}
     cluster.close()
@@ -144,9 +137,19 @@ def run_experiment(
         }
     )
     if cluster.baton.failures:
-        verdicts.append(Verdict("no-internal-errors", False, 1, [{"threads": cluster.baton.failures[:5]}]))
+        failures = cluster.baton.failures
+        verdicts.append(Verdict("no-internal-errors", False, 1, [{"threads": failures[:5]}], failures=len(failures)))
     result = RunResult(
-        experiment, seed, variant, verdicts, summary, cluster.trace.digest, cluster, clients.history, plan, final_states
+        experiment,
+        seed,
+        variant,
+        verdicts,
+        summary,
+        cluster.trace.digest,
+        cluster,
+        clients.history,
+        nemesis.applied,
+        final_states,
     )
     result.wall_seconds = time.monotonic() - started
     if isinstance(store, SQLiteOplogStore):
@@ -177,26 +180,27 @@ def _run_until(
     cluster: Cluster, done: simpy.Process, limit: float, fraction: Callable[[], float], report: Progress
 ) -> None:
     env = cluster.env
-    step = max(0.5, limit / 200)
     while not done.triggered and env.now < limit:
-        env.run(until=min(limit, env.now + step))
+        env.run(until=simpy.AnyOf(env, [done, env.timeout(min(PROGRESS_EVERY, limit - env.now))]))
         report("running", min(1.0, fraction()))
     report("running", 1.0)
 
 
-def _settle(cluster: Cluster, plan: list[Fault], end_of_load: float) -> None:
-    """Let faults heal and queued work finish, so the checks see the end state."""
+def _settle(cluster: Cluster, nemesis: Nemesis) -> None:
+    """Let running faults heal and queued work finish, so the checks see the end state."""
     env = cluster.env
-    healed = max((f.at + f.duration for f in plan), default=0.0) + 2 * cluster.settings.heartbeat_timeout
     deadline = env.now + SETTLE_LIMIT
     while env.now < deadline:
         env.run(until=env.now + 0.5)
         quiet = (
-            all(n.state == UP for n in cluster.nodes.values())
+            nemesis.active == 0
+            and all(n.state == UP for n in cluster.nodes.values())
             and not any(cluster.node_queues().values())
             and not cluster.scheduled()
+            and not cluster.storage.pending_appends
         )
-        if env.now >= healed and quiet and not cluster.storage._batch:
+        if quiet:
+            env.run(until=env.now + 2 * cluster.settings.heartbeat_timeout)  # let the shard map settle too
             return
 
 

@@ -3,6 +3,7 @@ and every wait (sleep, service call, worker call, storage) as simulated time on 
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Generator, Sequence
 from concurrent.futures import Future
@@ -130,7 +131,7 @@ class SimTimers:
             return
         due = self.queue.pop_due(env.wall_clock_ns() // 1_000_000)
         for worker, key in due:
-            env.baton.spawn(env.owner, f"timer:{worker}", lambda w=worker, k=key: self.fire(w, k))
+            env.baton.spawn(env.owner, f"timer:{worker}", functools.partial(self.fire, worker, key))
 
     def stop(self) -> None:
         self.stopped = True

@@ -75,6 +75,11 @@ class OplogStorage:
     def available(self) -> bool:
         return bool(self._available.triggered)
 
+    @property
+    def pending_appends(self) -> int:
+        """Appends waiting for their batch to commit."""
+        return len(self._batch)
+
     # --- requests (SimPy generators, run at the storage) ---
     def append(
         self, shard: int, epoch: int, worker: WorkerId, first_index: int, entries: Sequence[OplogEntry]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ..core.errors import BadRequest
 
@@ -51,7 +52,9 @@ class Keys:
         return min(self.count - 1, bisect.bisect_left(self._cumulative, point))
 
 
-class Workload(Protocol):
+class Workload(ABC):
+    """An example app's traffic."""
+
     app: str
     templates: tuple[str, ...]
     """Template folders (under templates/) the app needs."""
@@ -60,41 +63,34 @@ class Workload(Protocol):
     state_function: dict[str, str]
     """A read-only export per template that shows a worker's state."""
 
-    def setup(self, start_ms: int) -> list[Operation]:
-        """Requests sent once before the clients start."""
-        ...
-
-    def next(self, rng: random.Random, n: int, now_ms: int) -> Operation: ...
-
-
-class CounterWorkload:
-    app = "counter"
-    templates = ("counter",)
-    api = "counter.api.yaml"
-    state_function = {"counter": "get"}
-
     def __init__(self, keys: Keys) -> None:
         self.keys = keys
 
     def setup(self, start_ms: int) -> list[Operation]:
+        """Requests sent once before the clients start (none by default)."""
         return []
+
+    @abstractmethod
+    def next(self, rng: random.Random, n: int, now_ms: int) -> Operation:
+        """The ``n``-th request."""
+
+
+class CounterWorkload(Workload):
+    app = "counter"
+    templates = ("counter",)
+    api = "counter.api.yaml"
+    state_function = {"counter": "get"}
 
     def next(self, rng: random.Random, n: int, now_ms: int) -> Operation:
         counter = self.keys.pick(rng)
         return Operation("increment", "POST", f"/counters/c{counter}/increment", {"by": 1}, f"op-{n}")
 
 
-class CheckoutWorkload:
+class CheckoutWorkload(Workload):
     app = "checkout"
     templates = ("checkout",)
     api = "shop.api.yaml"
     state_function = {"checkout": "status"}
-
-    def __init__(self, keys: Keys) -> None:
-        self.keys = keys
-
-    def setup(self, start_ms: int) -> list[Operation]:
-        return []
 
     def next(self, rng: random.Random, n: int, now_ms: int) -> Operation:
         customer = self.keys.pick(rng)
@@ -109,17 +105,11 @@ class CheckoutWorkload:
         return Operation("checkout", "POST", "/checkout", order, f"checkout-{n}")
 
 
-class CartWorkload:
+class CartWorkload(Workload):
     app = "shopping-cart"
     templates = ("shopping-cart", "checkout")
     api = "shop.api.yaml"
     state_function = {"shopping-cart": "get-cart", "checkout": "status"}
-
-    def __init__(self, keys: Keys) -> None:
-        self.keys = keys
-
-    def setup(self, start_ms: int) -> list[Operation]:
-        return []
 
     def next(self, rng: random.Random, n: int, now_ms: int) -> Operation:
         user = self.keys.pick(rng)
@@ -135,14 +125,14 @@ class CartWorkload:
         return Operation("get-cart", "GET", f"/users/{user}/shopping-cart", None, key)
 
 
-class AuctionWorkload:
+class AuctionWorkload(Workload):
     app = "auction"
     templates = ("auction",)
     api = "shop.api.yaml"
     state_function = {"auction": "status"}
 
     def __init__(self, keys: Keys, closes_after_s: float = 5.0) -> None:
-        self.keys = keys
+        super().__init__(keys)
         self.closes_after_ms = int(closes_after_s * 1000)
 
     def setup(self, start_ms: int) -> list[Operation]:
@@ -163,7 +153,7 @@ class AuctionWorkload:
         return Operation("bid", "POST", f"/auctions/lot-{lot}/bids", body, f"bid-{n}")
 
 
-WORKLOADS: dict[str, type[CounterWorkload | CheckoutWorkload | CartWorkload | AuctionWorkload]] = {
+WORKLOADS: dict[str, type[Workload]] = {
     "counter": CounterWorkload,
     "checkout": CheckoutWorkload,
     "shopping-cart": CartWorkload,
