@@ -1,4 +1,4 @@
-"""Blocking code inside simulated time: OS threads that run one at a time, handing a baton.
+"""Blocking code inside simulated time: threads that run one at a time, handing a baton.
 
 The executor core is plain blocking code; a guest calls the host synchronously. In the
 simulation each thread of control the core asks for is an OS thread (a guest parked in a
@@ -43,23 +43,45 @@ class Owner:
             raise self.halted
 
 
+class _Carrier:
+    """An OS thread that carries simulated threads, one after another (starting an OS thread
+    per call costs more than the call)."""
+
+    def __init__(self, baton: Baton) -> None:
+        self.baton = baton
+        self.go = threading.Semaphore(0)
+        self.job: SimThread | None = None
+        self.os_thread = threading.Thread(target=self._loop, name="sim:idle", daemon=True)
+        self.os_thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            self.go.acquire()
+            job = self.job
+            assert job is not None
+            job.execute()
+            self.job = None
+            self.os_thread.name = "sim:idle"
+            self.baton._idle.append(self)
+            self.baton._back.release()
+
+
 class SimThread:
-    """An OS thread that runs only while it holds the baton."""
+    """A thread of control that runs only while it holds the baton (on a carrier OS thread)."""
 
     def __init__(self, baton: Baton, owner: Owner, name: str, run: Callable[[], object]) -> None:
         self.baton = baton
         self.owner = owner
         self.name = name
         self._run = run
-        self._go = threading.Semaphore(0)
+        self.carrier: _Carrier | None = None
         self.finished = False
         self.parked_on: simpy.Event | None = None
         self.answer: tuple[Any, BaseException | None] = (None, None)
-        self.os_thread = threading.Thread(target=self._main, name=f"sim:{name}", daemon=True)
         self.process: simpy.Process | None = None
 
-    def _main(self) -> None:
-        self._go.acquire()
+    def execute(self) -> None:
+        """Run to the end on the carrier (thread side)."""
         try:
             self.owner.check()
             self._run()
@@ -70,20 +92,27 @@ class SimThread:
             self.baton.failures.append(self.name)
         finally:
             self.finished = True
-            self.baton._back.release()
 
     def resume(self) -> None:
         """Hand this thread the baton and wait until it parks or finishes (SimPy side)."""
-        self.baton.current = self
-        self._go.release()
-        self.baton._back.acquire()
-        self.baton.current = None
+        baton = self.baton
+        carrier = self.carrier
+        if carrier is None:
+            carrier = self.carrier = baton._idle.pop() if baton._idle else _Carrier(baton)
+            carrier.job = self
+            carrier.os_thread.name = f"sim:{self.name}"
+        baton.current = self
+        carrier.go.release()
+        baton._back.acquire()
+        baton.current = None
 
     def park(self, event: simpy.Event) -> Any:
         """Give the baton back until ``event`` fires (thread side)."""
+        carrier = self.carrier
+        assert carrier is not None
         self.parked_on = event
         self.baton._back.release()
-        self._go.acquire()
+        carrier.go.acquire()
         self.parked_on = None
         value, error = self.answer
         self.answer = (None, None)
@@ -102,6 +131,7 @@ class Baton:
         self.failures: list[str] = []
         """Names of simulated threads that died of an unexpected exception (a bug)."""
         self.switches = 0
+        self._idle: list[_Carrier] = []
 
     def spawn(self, owner: Owner, name: str, run: Callable[[], object]) -> SimThread | None:
         """Start ``run()`` on a new simulated thread owned by ``owner`` (nothing if it is halted)."""
@@ -109,7 +139,6 @@ class Baton:
             return None
         thread = SimThread(self, owner, name, run)
         owner.threads.append(thread)
-        thread.os_thread.start()
         thread.process = self.env.process(self._drive(thread))
         return thread
 
@@ -143,13 +172,15 @@ class Baton:
 
     def running(self) -> SimThread:
         thread = self.current
-        if thread is None or threading.current_thread() is not thread.os_thread:
+        if thread is None or thread.carrier is None or threading.current_thread() is not thread.carrier.os_thread:
             raise RuntimeError("this must run on a simulated thread (Baton.spawn), not on the SimPy loop")
         return thread
 
     def on_thread(self) -> bool:
         thread = self.current
-        return thread is not None and threading.current_thread() is thread.os_thread
+        return (
+            thread is not None and thread.carrier is not None and threading.current_thread() is thread.carrier.os_thread
+        )
 
     def halt(self, owner: Owner, reason: str) -> None:
         """Stop every thread of ``owner``: parked ones wake with Halted and unwind (SimPy side)."""

@@ -100,7 +100,14 @@ class Network:
         A failure raised by ``handle`` travels back to a as the answer."""
         answer = self.env.event()
         self.env.process(self._exchange(a, b, handle, answer))
-        self.env.process(self._deadline(answer, timeout, f"{a} -> {b}"))
+        deadline = self.env.timeout(timeout)
+
+        def expire(_: simpy.Event) -> None:
+            if not answer.triggered:
+                answer.fail(NoResponse(f"no answer from {a} -> {b} within {timeout:g} s"))
+                answer.defused = True
+
+        deadline.callbacks.append(expire)
         return answer
 
     def _exchange(
@@ -131,9 +138,3 @@ class Network:
             answer.defused = True
         else:
             answer.succeed(value)
-
-    def _deadline(self, answer: simpy.Event, timeout: float, route: str) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(timeout)
-        if not answer.triggered:
-            answer.fail(NoResponse(f"no answer from {route} within {timeout:g} s"))
-            answer.defused = True
