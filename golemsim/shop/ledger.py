@@ -20,7 +20,7 @@ from typing import Any
 
 from ..core.services import ExternalService, LedgerService, ServiceRegistry, ServiceRejected, ServiceUnavailable
 from . import rules
-from .contracts import SERVICES, validate
+from .contracts import SERVICES
 
 
 @dataclass
@@ -149,23 +149,21 @@ class ShopServices(ServiceRegistry):
 
     def _answer(self, service: str, operation: str, payload: Any, key: str) -> tuple[str, Any]:
         """Inside the transaction: the recorded answer of a repeat, or apply and record."""
-        if self.dedupe:
+
+        def first() -> tuple[str, Any] | None:
             row = self._conn.execute(
                 "SELECT outcome, answer FROM shop_requests WHERE service = ? AND idempotency_key = ?"
                 " AND outcome IN ('applied', 'rejected') ORDER BY seq LIMIT 1",
                 (service, key),
             ).fetchone()
-            if row is not None:
-                self._record(service, operation, key, payload, "repeat", json.loads(row[1]))
-                return row[0], json.loads(row[1])
-        try:
-            request = validate(service, operation, payload)
-            result = rules.apply(self._store, service, operation, request, decline=self.failures.decline_payments)
-        except ServiceRejected as refusal:
-            self._record(service, operation, key, payload, "rejected", str(refusal))
-            return "rejected", str(refusal)
-        self._record(service, operation, key, payload, "applied", result)
-        return "applied", result
+            return None if row is None else (row[0], json.loads(row[1]))
+
+        decline = self.failures.decline_payments
+        return rules.answer_once(
+            lambda: rules.checked_apply(self._store, service, operation, payload, decline=decline),
+            first=first if self.dedupe else None,
+            record=lambda outcome, answer: self._record(service, operation, key, payload, outcome, answer),
+        )
 
     def _record(self, service: str, operation: str, key: str, payload: Any, outcome: str, answer: Any) -> None:
         self._conn.execute(

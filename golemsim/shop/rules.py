@@ -6,10 +6,17 @@ Rules read and write through a ShopStore, so the same rules run on a SQLite tran
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..core.services import ServiceRejected
-from .contracts import Charge, LineItem, Reservation, Shipment
+from .contracts import Charge, LineItem, Reservation, Shipment, validate
+
+
+def checked_apply(store: ShopStore, service: str, operation: str, payload: Any, *, decline: bool = False) -> Any:
+    """Check a request against its contract, then apply it."""
+    return apply(store, service, operation, validate(service, operation, payload), decline=decline)
+
 
 DECLINED_METHOD = "card-declined"
 """A payment method that is always declined, like a payment provider's test card."""
@@ -29,6 +36,29 @@ class ShopStore(Protocol):
     def get(self, kind: str, record_id: str) -> dict[str, Any] | None: ...
 
     def put(self, kind: str, record_id: str, record: dict[str, Any]) -> None: ...
+
+
+FirstAnswer = Callable[[], tuple[str, Any] | None]
+"""The recorded (outcome, answer) of the first request with this service and key, if any."""
+Record = Callable[[str, Any], None]
+"""Records this request's (outcome, answer): applied, repeat or rejected."""
+
+
+def answer_once(perform: Callable[[], Any], *, first: FirstAnswer | None, record: Record) -> tuple[str, Any]:
+    """Serve a request at most once per idempotency key: a repeat gets the first request's
+    (outcome, answer) when ``first`` is given (deduplication on); otherwise ``perform()`` runs,
+    and a ServiceRejected it raises is the answer "rejected". Each request is recorded."""
+    earlier = first() if first is not None else None
+    if earlier is not None:
+        record("repeat", earlier[1])
+        return earlier
+    try:
+        result = perform()
+    except ServiceRejected as refusal:
+        record("rejected", str(refusal))
+        return "rejected", str(refusal)
+    record("applied", result)
+    return "applied", result
 
 
 def apply(store: ShopStore, service: str, operation: str, request: dict[str, Any], *, decline: bool = False) -> Any:

@@ -17,7 +17,7 @@ import simpy
 from ..core.environment import ServiceRequest
 from ..core.services import ServiceRejected, ServiceUnavailable
 from ..shop import rules
-from ..shop.contracts import SERVICES, validate
+from ..shop.contracts import SERVICES
 
 
 @dataclass(frozen=True)
@@ -104,23 +104,18 @@ class SimServices:
 
     def _answer(self, request: ServiceRequest) -> tuple[str, Any]:
         key = (request.service, request.idempotency_key)
-        first = self._first.get(key) if self.settings.dedupe else None
-        if first is not None:
-            self._record(request, "repeat", first[1])
-            return first
-        try:
-            answer: tuple[str, Any] = ("applied", self._apply(request))
-        except ServiceRejected as refusal:
-            answer = ("rejected", str(refusal))
+        answer = rules.answer_once(
+            lambda: self._apply(request),
+            first=(lambda: self._first.get(key)) if self.settings.dedupe else None,
+            record=lambda outcome, value: self._record(request, outcome, value),
+        )
         self._first.setdefault(key, answer)
-        self._record(request, *answer)
         return answer
 
     def _apply(self, request: ServiceRequest) -> Any:
-        if request.service not in SERVICES:
+        if request.service not in SERVICES:  # outside the shop: an echo, like the real registry's fallback
             return {"service": request.service, "operation": request.operation, "echo": request.payload}
-        checked = validate(request.service, request.operation, request.payload)
-        return rules.apply(self.store, request.service, request.operation, checked)
+        return rules.checked_apply(self.store, request.service, request.operation, request.payload)
 
     def _record(self, request: ServiceRequest, outcome: str, answer: Any) -> None:
         self.ledger.append(
