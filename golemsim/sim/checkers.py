@@ -24,6 +24,7 @@ from ..core.oplog.memory_store import MemoryOplogStore
 from ..core.oplog.store import OplogStore
 from ..core.oplog_writer import OplogWriter
 from ..core.policy import ResourceLimits, RetryPolicy
+from ..core.rebuild import full_history
 from ..core.recovery import replay_completed
 from ..core.templates import TemplateRegistry
 from .clients import ClientOp
@@ -60,12 +61,11 @@ def _verdict(name: str, checked: int, problems: list[dict[str, Any]], note: str 
 def whole_history(store: OplogStore, worker: WorkerId) -> History:
     """Archived and hot entries together (the hot ones alone if older ones were dropped)."""
     first = store.first_index(worker)
-    hot = list(enumerate(store.read(worker, first), first))
+    hot = analyze(list(enumerate(store.read(worker, first), first)))
     try:
-        archived = store.read_archived(worker, 1, first - 1) if first > 1 else []
+        return full_history(store, worker, hot)
     except OplogCompacted:
-        archived = []
-    return analyze(list(enumerate(archived, 1)) + hot)
+        return hot
 
 
 def no_acknowledged_invocation_lost(history: list[ClientOp], store: OplogStore) -> Verdict:

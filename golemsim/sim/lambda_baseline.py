@@ -13,6 +13,7 @@ worker's invocation is in its oplog and finishes after recovery, whoever waits f
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -97,8 +98,6 @@ class LambdaCheckout:
 
     def _function(self, node_name: str, order_id: str, body: bytes) -> Generator[simpy.Event, Any, Any]:
         """One function instance: dies with its node (the rest of it never runs)."""
-        import json
-
         cluster = self.cluster
         node = cluster.nodes[node_name]
         incarnation = node.incarnation
