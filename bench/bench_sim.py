@@ -34,7 +34,7 @@ seed: 1
 store: {store}
 check_limit: 100
 max_duration: 100000
-cluster: {{nodes: 4, shards: 16, max_live_per_shard: 8}}
+cluster: {{nodes: 4, shards: 16, max_live_per_node: 32}}
 workload: {{mode: open, rate: 400, operations: {invocations}, keys: {workers},
            distribution: zipf, zipf_s: 0.6, timeout: 30}}
 random_faults: {{rates: {{crash: 6}}, start: 2, mean_duration: 3}}

@@ -35,8 +35,9 @@ from .trace import Trace
 class ClusterSettings:
     nodes: int = 3
     shards: int = 12
-    max_live_per_shard: int = 16
-    """Live instances each shard's executor keeps; idle ones beyond it are suspended."""
+    max_live_per_node: int = 64
+    """Live instances a node keeps, shared evenly by the executors of its shards; idle ones
+    beyond it are suspended (their instance dropped, rebuilt from the oplog when needed)."""
     boot_time: float = 0.5
     """Seconds a node takes to start (state restarting) before it rejoins."""
     heartbeat_interval: float = 0.5

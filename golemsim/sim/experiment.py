@@ -84,7 +84,7 @@ TOP = (
     "description",
 )
 WORKLOAD_KEYS = ("keys", "distribution", "zipf_s")
-AT_LEAST_ONE = ("nodes", "shards", "max_live_per_shard", "clients", "operations", "keys")
+AT_LEAST_ONE = ("nodes", "shards", "max_live_per_node", "clients", "operations", "keys")
 
 
 def load_experiment(path: str | Path) -> Experiment:

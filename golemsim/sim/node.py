@@ -58,7 +58,7 @@ class ShardHost:
             self.store,
             cluster.templates,
             environment=self.environment,
-            max_live_instances=settings.max_live_per_shard,
+            max_live_instances=settings.max_live_per_node,
             limits=settings.limits,
             retry=settings.retry,
             suspend_after=settings.suspend_after,
@@ -139,6 +139,9 @@ class Node:
                 host = self.hosts[shard] = ShardHost(self.cluster, self, shard, epoch)
                 self.cluster.trace.record(self.env.now, "acquire", node=self.name, shard=shard, epoch=epoch)
                 host.start()
+        share = max(1, self.cluster.settings.max_live_per_node // max(1, len(self.hosts)))
+        for host in self.hosts.values():
+            host.executor.max_live_instances = share  # applied at each host's next invocation
 
     def drop(self, shard: int, reason: str) -> None:
         host = self.hosts.pop(shard, None)
