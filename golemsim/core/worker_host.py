@@ -648,10 +648,18 @@ class WorkerHost:
         slot.waiting[job.key] = job.future
 
     def halt(self) -> None:
-        """Stop at once and write nothing more, as a crash would: the environment ends what runs."""
+        """Stop at once and write nothing more, as a crash would: the environment ends what runs.
+
+        Every instance is let go now (a running one when its thread unwinds): a halted host may
+        stay referenced for a while, and its instances hold megabytes the garbage collector
+        does not see."""
         self._closed = True
         if self._timer_driver is not None:
             self._timer_driver.stop()
+        with self._live_lock:
+            self._live.clear()
+        for slot in list(self._slots.values()):
+            slot.instance = None
 
     def _existing(self, worker: WorkerId | str) -> WorkerSlot:
         """The slot of a worker that has an oplog (BadRequest if it has none)."""
