@@ -2,8 +2,9 @@
 memory at 1,000 and 10,000 workers with node crashes, next to the raw wasmtime call rate
 of the same component measured in the same run.
 
-    .venv/bin/python bench/bench_sim.py            # 1k workers / 10k invocations, 10k / 100k
-    .venv/bin/python bench/bench_sim.py --quick    # 1k / 3k, 10k / 20k
+    .venv/bin/python bench/bench_sim.py            # 1k workers / 10k invocations, 10k / 30k (~10 min)
+    .venv/bin/python bench/bench_sim.py --quick    # 1k / 3k, 10k / 10k
+    .venv/bin/python bench/bench_sim.py --scale    # 10k / 100k: the scale target (~25 min)
 
 Each size runs in a fresh process, so its peak memory (max RSS) is its own.
 """
@@ -68,14 +69,20 @@ def one(workers: int, invocations: int, store: str) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true")
+    size.add_argument("--scale", action="store_true")
     parser.add_argument("--store", choices=("sqlite", "memory"), default="sqlite")
     parser.add_argument("--one", nargs=2, type=int, metavar=("WORKERS", "INVOCATIONS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one(*args.one, args.store)))
         return
-    sizes = [(1_000, 3_000), (10_000, 20_000)] if args.quick else [(1_000, 10_000), (10_000, 100_000)]
+    sizes = [(1_000, 10_000), (10_000, 30_000)]
+    if args.quick:
+        sizes = [(1_000, 3_000), (10_000, 10_000)]
+    elif args.scale:
+        sizes = [(10_000, 100_000)]
     wasm = build_template(ROOT / "templates" / "counter").wasm_path
     bare = statistics.median(bare_call_times(wasm, "increment", lambda i: [1], 2_000))
     bare_rate = 1 / bare
