@@ -3,6 +3,7 @@ node states and fault windows. Plain lists of tuples, cheap to append and to plo
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,7 @@ class Metrics:
         return {
             "operations": len(self.latencies),
             "acknowledged": len(ok),
+            "outcomes": dict(sorted(Counter(outcome for _, _, outcome in self.latencies).items())),
             "throughput_per_s": round(len(ok) / duration, 3) if duration > 0 else 0.0,
             "latency_s": {
                 "p50": _percentile(ok, 0.50),

@@ -69,7 +69,7 @@ def report_text(result: RunResult, baseline: RunResult | None = None) -> str:
         f"({result.wall_seconds:.1f} s of wall time), trace sha256 `{result.trace_digest[:16]}...`",
         "",
         f"**{'VALID' if result.valid else 'INVALID'}**: durable workers, "
-        f"{s['acknowledged']} of {s['operations']} operations acknowledged, "
+        f"{s['acknowledged']} of {s['operations']} operations acknowledged {_outcomes(s)}, "
         f"p50 {_ms(lat['p50'])}, p99 {_ms(lat['p99'])}; {s['recoveries']} instance rebuilds replayed "
         f"{s['replayed_entries']} entries.",
         "",
@@ -84,7 +84,8 @@ def report_text(result: RunResult, baseline: RunResult | None = None) -> str:
         lines += [
             "",
             "## Lambda baseline (same plan, stateless functions and a database)",
-            f"**{'VALID' if baseline.valid else 'INVALID'}**: {b['acknowledged']} of {b['operations']} acknowledged; "
+            f"**{'VALID' if baseline.valid else 'INVALID'}**: {b['acknowledged']} of {b['operations']} acknowledged "
+            f"{_outcomes(b)}; "
             f"{b['counters'].get('functions_lost_in_crash', 0)} function instances died with their node.",
             *_verdict_lines(baseline),
         ]
@@ -100,6 +101,14 @@ def _verdict_lines(result: RunResult) -> list[str]:
         out.append(f"- {'valid  ' if v.valid else 'INVALID'} {v.name} ({v.checked} checked{failed}){note}")
         out += [f"    - {json.dumps(example, default=str)}" for example in v.counterexamples]
     return out
+
+
+def _outcomes(summary: dict[str, Any]) -> str:
+    """(12 errors, 3 timeouts): what the clients saw besides success."""
+    others = {k: v for k, v in summary.get("outcomes", {}).items() if k != "ok"}
+    if not others:
+        return ""
+    return "(" + ", ".join(f"{n} {'timeouts' if k == 'timeout' else k + 's'}" for k, n in others.items()) + ")"
 
 
 def _ms(seconds: float | None) -> str:
