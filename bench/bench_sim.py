@@ -18,6 +18,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,10 +49,10 @@ def one(workers: int, invocations: int, store: str) -> dict[str, object]:
     from golemsim.sim.runner import run_experiment
 
     experiment = parse_experiment(EXPERIMENT.format(workers=workers, invocations=invocations, store=store))
-    out = Path(f"/tmp/golemsim-bench-sim-{workers}") if store == "sqlite" else None
-    started = time.perf_counter()
-    result = run_experiment(experiment, out=out)
-    wall = time.perf_counter() - started
+    with tempfile.TemporaryDirectory(prefix="golemsim-bench-sim-") as folder:  # its own, whoever else runs
+        started = time.perf_counter()
+        result = run_experiment(experiment, out=Path(folder) if store == "sqlite" else None)
+        wall = time.perf_counter() - started
     summary = result.summary
     return {
         "workers": workers,
