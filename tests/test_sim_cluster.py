@@ -135,6 +135,8 @@ def test_the_lambda_baseline_is_inconsistent_where_the_workers_are_valid() -> No
     workers = run(CRASH_MID_CHECKOUT, templates=("checkout",))
     assert workers.valid, failed(workers)
     assert workers.summary["counters"]["crashes"] == 3
+    resumed = [r for r in workers.cluster.metrics.recoveries if r.mode == "resume"]
+    assert resumed and all(r.entries > 0 and r.seconds > 0 for r in resumed)  # checkouts picked up mid-way
     lambdas = run(CRASH_MID_CHECKOUT, templates=("checkout",), variant="lambda")
     assert lambdas.summary["counters"].get("functions_lost_in_crash", 0) >= 1
     orders = next(v for v in lambdas.verdicts if v.name == "orders-whole-or-undone")

@@ -79,6 +79,8 @@ class InvocationContext:
         self.position = 0
         self.may_go_live = may_go_live
         self.keys_made = 0
+        self.caught_up = not recorded
+        """True once replay has reached the point where the invocation stopped and it goes live."""
 
     @property
     def replaying(self) -> bool:
@@ -119,6 +121,8 @@ class WorkerInstance:
         """A durable sleep longer than this suspends the worker instead of holding a thread."""
         self.interrupt_requested = False
         """Set from another thread: the next host call raises Interrupted."""
+        self.on_caught_up: Callable[[int], None] | None = None
+        """Told when a resumed invocation's replay reaches where it stopped (with the entries replayed)."""
         self.context: InvocationContext | None = None
         self._host_error: BaseException | None = None
         self.dead = False
@@ -388,6 +392,10 @@ class WorkerInstance:
                 "the end of a completed invocation",
                 f"a further call of {function}",
             )
+        if not context.caught_up:
+            context.caught_up = True
+            if self.on_caught_up is not None:
+                self.on_caught_up(len(context.recorded))
 
     def _now_ms(self) -> int:
         return self.environment.wall_clock_ns() // 1_000_000

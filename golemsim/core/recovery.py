@@ -16,7 +16,8 @@ class RecoveryInfo:
     """How a worker's instance was last rebuilt."""
 
     mode: str
-    """"snapshot" (loaded a snapshot, then replayed what follows it) or "full" (replayed everything)."""
+    """"snapshot" (loaded a snapshot, then replayed what follows it), "full" (replayed everything), or
+    "resume" (an invocation interrupted by a crash replayed up to where it stopped; told to listeners only)."""
     snapshot_index: int
     """The oplog index the loaded snapshot covers (0 for a full replay)."""
     invocations: int

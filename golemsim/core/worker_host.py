@@ -102,8 +102,8 @@ class WorkerHost:
         self._live_lock = threading.Lock()
         self._closed = False
         self._lock_file: int | None = None
-        self.on_recovery: Callable[[WorkerId, RecoveryInfo, int], None] | None = None
-        """Told of each instance rebuild: (worker, how it went, when it started in ms)."""
+        self.on_recovery: Callable[[WorkerId, RecoveryInfo, float], None] | None = None
+        """Told of each instance rebuild: (worker, how it went, seconds it took on the monotonic clock)."""
         self._timers = TimerQueue()
         self._timer_driver: TimerDriver | None = None
 
@@ -455,13 +455,18 @@ class WorkerHost:
                 job.reload = False
                 if job.record is None or job.record.idempotency_key != job.key:
                     raise GolemError(f"parked invocation {job.key} of {slot.worker_id} is not in flight in the oplog")
+            started_ns = self.environment.monotonic_ns()
             instance = self._instance(slot)
             recorded: list[tuple[int, OplogEntry]] = []
             if job.record is None:
                 writer.add(InvocationStarted(job.key, job.function, job.args, at_ms=self._now_ms()), durable=False)
             else:
                 recorded = resume_point(writer, job.record, self._now_ms())
-            outcome = instance.run(job.key, job.function, job.args, recorded, may_go_live=True)
+                instance.on_caught_up = lambda entries: self._caught_up(slot, entries, started_ns)
+            try:
+                outcome = instance.run(job.key, job.function, job.args, recorded, may_go_live=True)
+            finally:
+                instance.on_caught_up = None
             if instance.dead:
                 slot.instance = None
         except (ReplayDivergence, OplogCorruption) as error:
@@ -548,14 +553,20 @@ class WorkerHost:
         return instance
 
     def _replay(self, slot: WorkerSlot, history: History) -> WorkerInstance:
-        started_ms = self._now_ms()
+        started_ns = self.environment.monotonic_ns()
         instance, slot.recovery = rebuild(
             self.oplogs, slot.worker_id, slot.version, history, lambda: self._new_instance(slot)
         )
         slot.replayed = slot.recovery.invocations
         if self.on_recovery is not None:
-            self.on_recovery(slot.worker_id, slot.recovery, started_ms)
+            self.on_recovery(slot.worker_id, slot.recovery, (self.environment.monotonic_ns() - started_ns) / 1e9)
         return instance
+
+    def _caught_up(self, slot: WorkerSlot, entries: int, started_ns: int) -> None:
+        """A resumed invocation is back where it stopped: tell the listener how long that took."""
+        if self.on_recovery is not None:
+            seconds = (self.environment.monotonic_ns() - started_ns) / 1e9
+            self.on_recovery(slot.worker_id, RecoveryInfo("resume", 0, 0, entries), seconds)
 
     def queued(self) -> int:
         """Invocations queued or running across all workers (parked and scheduled ones excluded)."""

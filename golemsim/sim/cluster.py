@@ -82,6 +82,8 @@ class Cluster:
         self.baton = Baton(self.env)
         self.trace = Trace(keep=keep_trace)
         self.metrics = Metrics()
+        self.measuring = True
+        """False once the run is over and the checkers read the workers (their rebuilds are not the run's)."""
         self._rng = random.Random(f"{seed}/cluster")
         self.network = Network(self.env, random.Random(f"{seed}/network"), settings.network)
         self.storage = OplogStorage(self.env, store, settings.storage)
@@ -100,11 +102,10 @@ class Cluster:
     def new_uuid(self) -> uuid.UUID:
         return uuid.UUID(int=self._rng.getrandbits(128), version=4)
 
-    def recovered(
-        self, node: str, worker: WorkerId, mode: str, invocations: int, entries: int, started_ms: int
-    ) -> None:
-        """An instance was rebuilt by replay (told by a shard's executor)."""
-        seconds = (self.now_ms() - started_ms) / 1000
+    def recovered(self, node: str, worker: WorkerId, mode: str, invocations: int, entries: int, seconds: float) -> None:
+        """An instance was rebuilt by replay (told by a shard's executor), while the run is measured."""
+        if not self.measuring:
+            return
         self.metrics.recoveries.append(Recovery(self.env.now, str(worker), node, mode, invocations, entries, seconds))
         if invocations or entries:
             self.trace.record(self.env.now, "recovered", worker=str(worker), node=node, mode=mode, entries=entries)

@@ -64,8 +64,8 @@ class ShardHost:
             suspend_after=settings.suspend_after,
             snapshots=settings.snapshots,
         )
-        self.executor.on_recovery = lambda worker, info, started_ms: cluster.recovered(
-            node.name, worker, info.mode, info.invocations, info.entries, started_ms
+        self.executor.on_recovery = lambda worker, info, seconds: cluster.recovered(
+            node.name, worker, info.mode, info.invocations, info.entries, seconds
         )
         self.active = 0
         self.leaving = False

@@ -24,7 +24,7 @@ def write_results(out: Path, result: RunResult, baseline: RunResult | None = Non
     except ImportError:  # matplotlib is an extra: the run is still complete without pictures
         pass
     else:
-        written += save_all(result.cluster.metrics, result.summary["simulated_seconds"], out / "plots")
+        written += save_all(result.cluster.metrics, result.summary["settled_at"], out / "plots")
     if baseline is not None:
         written.append(_json(out / "baseline-verdicts.json", [v.to_json() for v in baseline.verdicts]))
         written.append(_lines(out / "baseline-trace.jsonl", baseline.cluster.trace.lines))
@@ -70,7 +70,8 @@ def report_text(result: RunResult, baseline: RunResult | None = None) -> str:
         "",
         f"**{'VALID' if result.valid else 'INVALID'}**: durable workers, "
         f"{s['acknowledged']} of {s['operations']} operations acknowledged {_outcomes(s)}, "
-        f"p50 {_ms(lat['p50'])}, p99 {_ms(lat['p99'])}; {s['recoveries']} instance rebuilds replayed "
+        f"p50 {_ms(lat['p50'])}, p99 {_ms(lat['p99'])}; "
+        f"{s['recoveries']} recoveries (rebuilt instances, resumed invocations) replayed "
         f"{s['replayed_entries']} entries.",
         "",
         "## Faults",

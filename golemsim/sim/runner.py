@@ -112,7 +112,9 @@ def run_experiment(
     _run_until(cluster, done, experiment.max_duration, lambda: clients.finished / experiment.clients.operations, report)
     end_of_load = cluster.env.now
     _settle(cluster, nemesis)
+    settled = cluster.env.now
     report("reading final states", 0.0)
+    cluster.measuring = False
     final_states = _final_states(cluster, workload, experiment.check_limit, seed) if variant == "workers" else {}
     cluster.close()
     report("checking", 0.0)
@@ -123,6 +125,7 @@ def run_experiment(
             "variant": variant,
             "seed": seed,
             "simulated_seconds": round(end_of_load, 6),
+            "settled_at": round(settled, 6),
             "workers": len(cluster.storage.store.workers()),
             "trace_events": cluster.trace.count,
             "trace_sha256": cluster.trace.digest,
