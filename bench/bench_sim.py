@@ -39,7 +39,9 @@ max_duration: 100000
 cluster: {{nodes: 4, shards: 16, max_live_per_node: 32}}
 workload: {{mode: open, rate: 400, operations: {invocations}, keys: {workers},
            distribution: zipf, zipf_s: 0.6, timeout: 30}}
-random_faults: {{rates: {{crash: 6}}, start: 2, mean_duration: 3}}
+faults:
+  - {{at: 4.0, kind: crash, target: node-2, duration: 3}}
+random_faults: {{rates: {{crash: 6}}, start: 8, mean_duration: 3}}
 """
 
 
