@@ -129,21 +129,23 @@ class Clients:
             if response.status == 503 and attempt <= self.settings.retries:
                 yield env.timeout(0.1 * attempt)
                 continue
-            self._answered(record, response)
+            self._finish(record, response)
             return
-        record.done, record.outcome = env.now, "timeout"
-        self.finished += 1
-        cluster.metrics.latencies.append((env.now, env.now - record.sent, "timeout"))
-        cluster.trace.record(env.now, "client", n=n, key=op.key, outcome="timeout")
+        self._finish(record, None)
 
-    def _answered(self, record: ClientOp, response: Response) -> None:
+    def _finish(self, record: ClientOp, response: Response | None) -> None:
+        """The operation is over: answered (ok or error), or timed out after every retry."""
         env = self.cluster.env
         record.done = env.now
         self.finished += 1
-        record.status = response.status
-        record.response = response.body
-        record.outcome = "ok" if 200 <= response.status < 300 else "error"
+        if response is None:
+            record.outcome = "timeout"
+            self.cluster.trace.record(env.now, "client", n=record.n, key=record.op.key, outcome="timeout")
+        else:
+            record.status = response.status
+            record.response = response.body
+            record.outcome = "ok" if 200 <= response.status < 300 else "error"
+            self.cluster.trace.record(
+                env.now, "client", n=record.n, key=record.op.key, outcome=record.outcome, status=response.status
+            )
         self.cluster.metrics.latencies.append((env.now, env.now - record.sent, record.outcome))
-        self.cluster.trace.record(
-            env.now, "client", n=record.n, key=record.op.key, outcome=record.outcome, status=response.status
-        )

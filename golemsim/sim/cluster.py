@@ -96,8 +96,12 @@ class Cluster:
     def shard_of(self, worker: WorkerId) -> int:
         return shard_of(worker, self.settings.shards)
 
+    def now_ns(self) -> int:
+        """Simulated time on the wall clock the guests see (EPOCH_NS at time 0)."""
+        return EPOCH_NS + int(self.env.now * 1e9)
+
     def now_ms(self) -> int:
-        return (EPOCH_NS + int(self.env.now * 1e9)) // 1_000_000
+        return self.now_ns() // 1_000_000
 
     def new_uuid(self) -> uuid.UUID:
         return uuid.UUID(int=self._rng.getrandbits(128), version=4)

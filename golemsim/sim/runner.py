@@ -36,7 +36,6 @@ from .experiment import Experiment
 from .lambda_baseline import LambdaCheckout
 from .nemesis import Fault, Nemesis
 from .node import UP, Call
-from .sim_environment import EPOCH_NS
 from .workloads import WORKLOADS, Keys, Workload
 
 log = logging.getLogger("golemsim.sim")
@@ -253,7 +252,7 @@ def _check(
     if variant == "workers":
         verdicts.append(checkers.no_acknowledged_invocation_lost(history, store))
         verdicts.append(checkers.effects_once(history, store, ledger))
-        now_ns = EPOCH_NS + int(cluster.env.now * 1e9)
+        now_ns = cluster.now_ns()
         verdicts.append(
             checkers.serial_replay_matches(store, cluster.templates, final_states, workload.state_function, now_ns)
         )

@@ -39,7 +39,7 @@ class SimEnvironment:
         self.env: simpy.Environment = cluster.env
 
     def wall_clock_ns(self) -> int:
-        return EPOCH_NS + int(self.env.now * 1e9)
+        return self.cluster.now_ns()
 
     def monotonic_ns(self) -> int:
         return int(self.env.now * 1e9)
