@@ -19,7 +19,7 @@ from typing import Any
 from .core import Executor, GolemError, InvocationFailed, WorkerId, build_template
 from .core.errors import BadRequest, DatabaseLocked
 from .core.history import History, analyze
-from .core.oplog.entries import Checkpoint, OplogEntry, UpdateFailed
+from .core.oplog.describe import describe_entry
 from .core.promises import promise_owner
 from .core.services import services_path
 from .gateway.definition import PROMISES_PATH
@@ -138,25 +138,6 @@ def cmd_oplog(args: argparse.Namespace) -> int:
         else:
             print(f"{index:>6}  {entry.kind:<22} {describe_entry(entry)}")
     return 0
-
-
-def describe_entry(entry: OplogEntry) -> str:
-    """One line for ``golemsim oplog``: the entry's own description, with a failed update's whole
-    reason and a checkpoint's digest counted rather than cut off."""
-    if type(entry).describe is not OplogEntry.describe:
-        return entry.describe()  # the entry knows best
-    if isinstance(entry, UpdateFailed):
-        reason = " ".join(entry.reason.split())  # last and whole, unquoted: it is prose
-        return f"target_version={entry.target_version} mode={json.dumps(entry.mode)} reason: {reason}"
-    if isinstance(entry, Checkpoint):
-        pending = ", ".join(str(p.get("function")) for p in entry.pending)
-        open_promises = sum(1 for done, _ in entry.promises.values() if not done)
-        return (
-            f"template={json.dumps(entry.template)} version={entry.version} results={len(entry.results)} "
-            f"pending=[{pending}] promises={len(entry.promises)} ({open_promises} open) "
-            f"interrupted={json.dumps(entry.interrupted)}"
-        )
-    return entry.describe()
 
 
 def cmd_workers(args: argparse.Namespace) -> int:

@@ -59,6 +59,8 @@ class InvocationRecord:
     outcome: InvocationCompleted | InvocationFailed | None = None
     open_atomic: int | None = None
     """Index of an atomic region begun and not ended (only meaningful while in flight)."""
+    end_index: int = 0
+    """Index of the outcome entry (0 while in flight)."""
 
     @property
     def waiting_on(self) -> BeginRemoteWrite | None:
@@ -167,7 +169,7 @@ def analyze(entries: list[tuple[int, OplogEntry]]) -> History:
             started.add(entry.idempotency_key)
         elif isinstance(entry, (InvocationCompleted, InvocationFailed)):
             if current is not None and current.idempotency_key == entry.idempotency_key:
-                current.outcome = entry
+                current.outcome, current.end_index = entry, index
                 current = None
         elif isinstance(entry, REPLAYABLE) and current is not None:
             current.calls.append((index, entry))

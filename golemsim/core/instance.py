@@ -81,6 +81,8 @@ class InvocationContext:
         self.keys_made = 0
         self.caught_up = not recorded
         """True once replay has reached the point where the invocation stopped and it goes live."""
+        self.on_take: Callable[[int], None] | None = None
+        """Told the oplog index of each recorded entry as replay consumes it."""
 
     @property
     def replaying(self) -> bool:
@@ -89,6 +91,8 @@ class InvocationContext:
     def take(self) -> tuple[int, OplogEntry]:
         item = self.recorded[self.position]
         self.position += 1
+        if self.on_take is not None:
+            self.on_take(item[0])
         return item
 
 
@@ -123,6 +127,8 @@ class WorkerInstance:
         """Set from another thread: the next host call raises Interrupted."""
         self.on_caught_up: Callable[[int], None] | None = None
         """Told when a resumed invocation's replay reaches where it stopped (with the entries replayed)."""
+        self.on_replayed: Callable[[int], None] | None = None
+        """Told the oplog index of each recorded entry replayed (a resumed invocation's progress)."""
         self.context: InvocationContext | None = None
         self._host_error: BaseException | None = None
         self.dead = False
@@ -166,6 +172,7 @@ class WorkerInstance:
         if func is None:
             raise GolemError(f"template {self.template.name} lists {function} but the instance lacks it")
         self.context = InvocationContext(key, recorded, may_go_live=may_go_live)
+        self.context.on_take = self.on_replayed
         self._begin_call()
         try:
             raw = func(self.store, *typed_args)

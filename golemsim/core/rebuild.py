@@ -17,7 +17,7 @@ from .ids import WorkerId
 from .instance import WorkerInstance
 from .oplog.entries import HostCall
 from .oplog.store import OplogStore
-from .recovery import RecoveryInfo, replay_records
+from .recovery import RecoveryInfo, ReplayProgress, replay_records
 
 log = logging.getLogger("golemsim.recovery")
 
@@ -36,9 +36,15 @@ def full_history(store: OplogStore, worker: WorkerId, hot: History) -> History:
 
 
 def rebuild(
-    store: OplogStore, worker: WorkerId, version: int, history: History, new_instance: NewInstance
+    store: OplogStore,
+    worker: WorkerId,
+    version: int,
+    history: History,
+    new_instance: NewInstance,
+    progress: ReplayProgress | None = None,
 ) -> tuple[WorkerInstance, RecoveryInfo]:
-    """A fresh instance brought to the state after the worker's last completed invocation."""
+    """A fresh instance brought to the state after the worker's last completed invocation
+    (``progress`` is told how far the replay has come)."""
     fallback: str | None = None
     try:
         snapshot = store.latest_snapshot(worker)
@@ -55,7 +61,7 @@ def rebuild(
             fallback = str(error)
         else:
             records = [r for r in history.completed if r.start_index > snapshot.index]
-            replayed = replay_records(instance, records)
+            replayed = replay_records(instance, records, progress)
             entries = sum(len(r.calls) for r in records)
             return instance, RecoveryInfo("snapshot", snapshot.index, replayed, entries)
     if fallback is not None:
@@ -71,6 +77,6 @@ def rebuild(
         raise WorkerFailed(f"worker {worker} cannot be recovered: {error} (and {fallback})") from None
     instance = new_instance()
     records = whole.completed
-    replayed = replay_records(instance, records)
+    replayed = replay_records(instance, records, progress)
     entries = sum(sum(1 for _, e in r.calls if isinstance(e, HostCall)) for r in records)
     return instance, RecoveryInfo("full", 0, replayed, entries, fallback)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import ReplayDivergence
@@ -9,6 +10,10 @@ from .history import History, InvocationRecord
 from .instance import WorkerInstance
 from .oplog.entries import InvocationCompleted, Jump, OplogEntry
 from .oplog_writer import OplogWriter
+
+ReplayProgress = Callable[[int, int], None]
+"""Told (oplog index replayed up to, index the replay ends at) as a rebuild goes: once before
+the first invocation is replayed, then after each one."""
 
 
 @dataclass(frozen=True)
@@ -37,8 +42,13 @@ def replay_completed(instance: WorkerInstance, history: History) -> int:
     return replay_records(instance, history.completed)
 
 
-def replay_records(instance: WorkerInstance, completed: list[InvocationRecord]) -> int:
+def replay_records(
+    instance: WorkerInstance, completed: list[InvocationRecord], progress: ReplayProgress | None = None
+) -> int:
     """Replay these completed invocations in order (see replay_completed)."""
+    end = completed[-1].end_index if completed else 0
+    if progress is not None and completed:
+        progress(completed[0].start_index - 1, end)
     for record in completed:
         outcome = instance.run(record.idempotency_key, record.function, record.args, record.calls, may_go_live=False)
         recorded = record.outcome
@@ -48,6 +58,8 @@ def replay_records(instance: WorkerInstance, completed: list[InvocationRecord]) 
             raise ReplayDivergence(
                 str(instance.worker), record.start_index, f"result {recorded.result!r} of {record.function}", got
             )
+        if progress is not None:
+            progress(record.end_index, end)
     return len(completed)
 
 

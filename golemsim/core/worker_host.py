@@ -104,6 +104,9 @@ class WorkerHost:
         self._lock_file: int | None = None
         self.on_recovery: Callable[[WorkerId, RecoveryInfo, float], None] | None = None
         """Told of each instance rebuild: (worker, how it went, seconds it took on the monotonic clock)."""
+        self.on_replay: Callable[[WorkerId, int, int], None] | None = None
+        """Told (worker, oplog index replayed up to, index the replay ends at) while an instance is rebuilt
+        and while a resumed invocation replays its recorded calls."""
         self._timers = TimerQueue()
         self._timer_driver: TimerDriver | None = None
 
@@ -463,10 +466,11 @@ class WorkerHost:
             else:
                 recorded = resume_point(writer, job.record, self._now_ms())
                 instance.on_caught_up = lambda entries: self._caught_up(slot, entries, started_ns)
+                self._follow_resume(slot, instance, recorded)
             try:
                 outcome = instance.run(job.key, job.function, job.args, recorded, may_go_live=True)
             finally:
-                instance.on_caught_up = None
+                instance.on_caught_up = instance.on_replayed = None
             if instance.dead:
                 slot.instance = None
         except (ReplayDivergence, OplogCorruption) as error:
@@ -554,13 +558,26 @@ class WorkerHost:
 
     def _replay(self, slot: WorkerSlot, history: History) -> WorkerInstance:
         started_ns = self.environment.monotonic_ns()
+        listener = self.on_replay
+        progress = None if listener is None else (lambda index, end: listener(slot.worker_id, index, end))
         instance, slot.recovery = rebuild(
-            self.oplogs, slot.worker_id, slot.version, history, lambda: self._new_instance(slot)
+            self.oplogs, slot.worker_id, slot.version, history, lambda: self._new_instance(slot), progress
         )
         slot.replayed = slot.recovery.invocations
         if self.on_recovery is not None:
             self.on_recovery(slot.worker_id, slot.recovery, (self.environment.monotonic_ns() - started_ns) / 1e9)
         return instance
+
+    def _follow_resume(
+        self, slot: WorkerSlot, instance: WorkerInstance, recorded: list[tuple[int, OplogEntry]]
+    ) -> None:
+        """Tell the replay listener how far a resumed invocation's replay of its recorded calls has come."""
+        listener = self.on_replay
+        if listener is None or not recorded:
+            return
+        end = recorded[-1][0]
+        listener(slot.worker_id, recorded[0][0] - 1, end)
+        instance.on_replayed = lambda index: listener(slot.worker_id, index, end)
 
     def _caught_up(self, slot: WorkerSlot, entries: int, started_ns: int) -> None:
         """A resumed invocation is back where it stopped: tell the listener how long that took."""
