@@ -23,8 +23,8 @@ from pathlib import Path
 
 from .core import Executor, WorkerId
 from .core.oplog import InvocationCompleted
+from .locations import templates_dir
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 WORKER = WorkerId("counter", "demo")
 
 
@@ -87,7 +87,7 @@ def run_crash_demo(out: Path, *, invocations: int = 100, seed: int = 1, max_kill
     rng = random.Random(seed)
     report = CrashReport(invocations, seed)
     with Executor.open(db) as ex:  # build, deploy and compile once, so kills land among invocations
-        ex.deploy(TEMPLATES / "counter")
+        ex.deploy(templates_dir() / "counter")
     acked: dict[int, int] = {}
     started = time.monotonic()
     while len(acked) < invocations:

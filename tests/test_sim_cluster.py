@@ -12,11 +12,11 @@ from sim_runs import failed, registry, run
 from golemsim.core.ids import WorkerId
 from golemsim.core.oplog.memory_store import MemoryOplogStore
 from golemsim.gateway import load_api_definition
+from golemsim.locations import templates_dir
 from golemsim.sim.baton import Halted
 from golemsim.sim.cluster import Cluster, ClusterSettings
 from golemsim.sim.network import Partition
 from golemsim.sim.node import Call
-from golemsim.sim.runner import TEMPLATES_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,7 +50,7 @@ def test_a_partitioned_old_owner_cannot_append() -> None:
     reg = registry(("counter",))
     store = MemoryOplogStore()
     cluster = Cluster(
-        5, ClusterSettings(nodes=2, shards=2), reg, store, load_api_definition(TEMPLATES_DIR / "counter.api.yaml")
+        5, ClusterSettings(nodes=2, shards=2), reg, store, load_api_definition(templates_dir() / "counter.api.yaml")
     )
     env = cluster.env
     worker = next(
@@ -167,7 +167,7 @@ def test_a_diverging_update_fails_and_the_worker_stays_on_its_version(tmp_path: 
     diverging = tmp_path / "counter-diverging"
     diverging.mkdir()
     for name in ("golemsim.toml", "wit"):
-        source = TEMPLATES_DIR / "counter-v2" / name
+        source = templates_dir() / "counter-v2" / name
         target = diverging / name
         if source.is_dir():
             target.mkdir()
@@ -175,7 +175,7 @@ def test_a_diverging_update_fails_and_the_worker_stays_on_its_version(tmp_path: 
                 (target / f.name).write_text(f.read_text())
         else:
             target.write_text(source.read_text())
-    code = (TEMPLATES_DIR / "counter-v2" / "app.py").read_text()
+    code = (templates_dir() / "counter-v2" / "app.py").read_text()
     (diverging / "app.py").write_text(
         code.replace(
             "WitWorld.total += by\n", "WitWorld.total += by\n        golem.now_ms()  # a host call v1 never made\n"
@@ -227,7 +227,7 @@ def test_shop_invariants_hold_for_carts_and_auctions_under_crashes() -> None:
 def test_a_snapshot_based_template_update_under_load(tmp_path: Path) -> None:
     """Version 2 of the cart (here: the same code, rebuilt with a changed comment) takes over
     each cart's state from a snapshot saved by version 1, while clients keep adding items."""
-    source = TEMPLATES_DIR / "shopping-cart"
+    source = templates_dir() / "shopping-cart"
     copy = tmp_path / "shopping-cart-v2"
     shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__"))
     app = copy / "app.py"

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import simpy
 
 from ..core.ids import WorkerId
+from ..core.oplog.entries import OplogEntry
 from ..core.oplog.store import OplogStore
 from ..core.policy import ResourceLimits, RetryPolicy, SnapshotPolicy
 from ..core.templates import TemplateRegistry
@@ -23,6 +26,7 @@ from .gateway import SimGateway
 from .metrics import Metrics, Recovery
 from .network import Network, NetworkSettings
 from .node import Node
+from .observe import APPENDED, REPLAY, Observer, Observers
 from .router import Router
 from .services import ServiceSettings, SimServices
 from .shards import ShardManager, shard_of
@@ -57,6 +61,8 @@ class ClusterSettings:
     limits: ResourceLimits = field(default_factory=lambda: ResourceLimits(timeout_seconds=None))
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(max_attempts=8, initial_delay=0.05, max_delay=1.0))
     snapshots: SnapshotPolicy | None = None
+    """When to snapshot workers; when set, it replaces the policies the templates carry (unless
+    the run is given a ready-made template registry)."""
     network: NetworkSettings = field(default_factory=NetworkSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     services: ServiceSettings = field(default_factory=ServiceSettings)
@@ -92,6 +98,26 @@ class Cluster:
         self.router = Router(self)
         self.nodes = {name: Node(self, name) for name in (f"node-{i}" for i in range(1, settings.nodes + 1))}
         self.gateway = SimGateway(self, api, random.Random(f"{seed}/gateway"))
+        self.observers = Observers()
+
+    def watch(self, observer: Observer) -> None:
+        """Tell ``observer`` every event from now on (golemsim.sim.observe); it must not change the run."""
+        if not self.observers:
+            self.trace.listener = self._traced
+            self.storage.on_append = self._appended
+        self.observers.add(observer)
+
+    def _traced(self, now: float, kind: str, fields: dict[str, Any]) -> None:
+        self.observers.tell(now, kind, fields)
+
+    def _appended(self, worker: WorkerId, first: int, entries: Sequence[OplogEntry]) -> None:
+        fields = {"worker": str(worker), "first": first, "kinds": [e.kind for e in entries], "entries": tuple(entries)}
+        self.observers.tell(self.env.now, APPENDED, fields)
+
+    def replaying(self, node: str, worker: WorkerId, index: int, end: int) -> None:
+        """A rebuild on ``node`` has replayed ``worker``'s oplog up to ``index`` of ``end`` (told to observers)."""
+        if self.observers and self.measuring:
+            self.observers.tell(self.env.now, REPLAY, {"worker": str(worker), "node": node, "index": index, "end": end})
 
     def shard_of(self, worker: WorkerId) -> int:
         return shard_of(worker, self.settings.shards)

@@ -67,6 +67,7 @@ class ShardHost:
         self.executor.on_recovery = lambda worker, info, seconds: cluster.recovered(
             node.name, worker, info.mode, info.invocations, info.entries, seconds
         )
+        self.executor.on_replay = lambda worker, index, end: cluster.replaying(node.name, worker, index, end)
         self.active = 0
         self.leaving = False
         self.stopped = False

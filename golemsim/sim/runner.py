@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,10 @@ from ..core.ids import WorkerId
 from ..core.oplog.memory_store import MemoryOplogStore
 from ..core.oplog.sqlite_store import SQLiteOplogStore
 from ..core.oplog.store import OplogStore
+from ..core.policy import SnapshotPolicy
 from ..core.templates import MemoryTemplateStore, TemplateRegistry
 from ..gateway import load_api_definition
+from ..locations import templates_dir
 from . import checkers
 from .baton import Owner
 from .checkers import Verdict
@@ -36,11 +38,11 @@ from .experiment import Experiment
 from .lambda_baseline import LambdaCheckout
 from .nemesis import Fault, Nemesis
 from .node import UP, Call
+from .observe import Observer
 from .workloads import WORKLOADS, Keys, Workload
 
 log = logging.getLogger("golemsim.sim")
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 PROGRESS_EVERY = 1.0
 """Simulated seconds between progress reports."""
 SETTLE_LIMIT = 300.0
@@ -70,12 +72,14 @@ class RunResult:
         return all(v.valid for v in self.verdicts)
 
 
-def templates_for(names: tuple[str, ...]) -> TemplateRegistry:
-    """A registry with the app's templates deployed (built first when needed)."""
+def templates_for(names: tuple[str, ...], snapshots: SnapshotPolicy | None = None) -> TemplateRegistry:
+    """A registry with the app's templates deployed (built first when needed); ``snapshots``,
+    when given, replaces the snapshot policy the templates carry."""
     registry = TemplateRegistry(MemoryTemplateStore(), Engine())
     for name in names:
-        built = build_template(TEMPLATES_DIR / name)
-        registry.deploy(name, built.wasm_path.read_bytes(), retry=built.retry, snapshot=built.snapshot)
+        built = build_template(templates_dir() / name)
+        snapshot = snapshots or built.snapshot
+        registry.deploy(name, built.wasm_path.read_bytes(), retry=built.retry, snapshot=snapshot)
     return registry
 
 
@@ -87,19 +91,25 @@ def run_experiment(
     progress: Progress | None = None,
     variant: str = "workers",
     registry: TemplateRegistry | None = None,
+    observers: Sequence[Observer] = (),
 ) -> RunResult:
-    """Run one experiment (with the durable workers, or the lambda baseline) and check it."""
+    """Run one experiment (with the durable workers, or the lambda baseline) and check it.
+
+    ``observers`` watch the run as it goes (golemsim.sim.observe); they do not change it."""
     seed = experiment.seed if seed is None else seed
     started = time.monotonic()
     workload: Workload = WORKLOADS[experiment.app](
         Keys(experiment.keys.keys, experiment.keys.distribution, experiment.keys.zipf_s)
     )
-    registry = registry or templates_for(workload.templates)
+    registry = registry or templates_for(workload.templates, experiment.cluster.snapshots)
     store = _store(experiment, out, variant)
-    api = load_api_definition(TEMPLATES_DIR / workload.api)
+    api = load_api_definition(templates_dir() / workload.api)
     cluster = Cluster(seed, experiment.cluster, registry, store, api)
     if variant == "lambda":
         cluster.gateway = LambdaCheckout(cluster)  # type: ignore[assignment]
+    for observer in observers:
+        cluster.watch(observer)
+    cluster.observers.started(cluster)
     nemesis = Nemesis(
         cluster, list(experiment.faults), random.Random(f"{seed}/nemesis"), lambda f: _deploy(registry, f)
     )
@@ -156,6 +166,7 @@ def run_experiment(
     result.wall_seconds = time.monotonic() - started
     if isinstance(store, SQLiteOplogStore):
         store.close()
+    cluster.observers.finished(result)
     return result
 
 
@@ -172,7 +183,7 @@ def _store(experiment: Experiment, out: Path | None, variant: str) -> OplogStore
 def _deploy(registry: TemplateRegistry, fault: Fault) -> int:
     folder = Path(fault.source)
     if not folder.is_absolute() and not folder.exists():
-        folder = TEMPLATES_DIR.parent / fault.source
+        folder = templates_dir().parent / fault.source
     built = build_template(folder)
     info = registry.deploy(fault.target, built.wasm_path.read_bytes(), retry=built.retry, snapshot=built.snapshot)
     return info.version

@@ -60,6 +60,8 @@ class OplogStorage:
         self._available.succeed()
         self._batch: list[_Append] = []
         self._acked: dict[WorkerId, tuple[int, int]] = {}
+        self.on_append: Callable[[WorkerId, int, Sequence[OplogEntry]], None] | None = None
+        """Told of each append once it is committed: (worker, index of its first entry, entries)."""
         self.commits = 0
         self.appended = 0
         self.fenced = 0
@@ -114,6 +116,8 @@ class OplogStorage:
         self.store.append(item.worker, item.first_index, item.entries)
         self._acked[item.worker] = (item.first_index, count)
         self.appended += count
+        if self.on_append is not None:
+            self.on_append(item.worker, item.first_index, item.entries)
 
     def _check_lease(self, shard: int, epoch: int, what: str) -> None:
         current = self.leases.get(shard)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+Listener = Callable[[float, str, dict[str, Any]], None]
 
 
 class Trace:
@@ -16,6 +19,8 @@ class Trace:
         self.lines: list[str] = []
         self.count = 0
         self._hash = hashlib.sha256()
+        self.listener: Listener | None = None
+        """Told every event after it is recorded (the cluster's observers)."""
 
     def record(self, now: float, event: str, **fields: Any) -> None:
         line = json.dumps([round(now, 6), event, fields], sort_keys=True, separators=(",", ":"), default=str)
@@ -24,6 +29,8 @@ class Trace:
         self.count += 1
         if self.keep:
             self.lines.append(line)
+        if self.listener is not None:
+            self.listener(now, event, fields)
 
     @property
     def digest(self) -> str:
