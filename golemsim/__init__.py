@@ -10,8 +10,19 @@ from .shop import ShopFailures, ShopServices
 
 __version__ = "0.1.0"
 
-SIMULATION = ("Experiment", "RunResult", "Verdict", "load_experiment", "run_experiment", "write_results")
+SIMULATION = (
+    "Experiment",
+    "RunResult",
+    "SimEvent",
+    "Verdict",
+    "load_experiment",
+    "parse_experiment",
+    "run_experiment",
+    "write_results",
+)
 """From golemsim.sim, imported on first use (so the core and the CLI start without SimPy)."""
+WIDGETS = ("ClusterView", "ExperimentPanel", "LiveRun", "OplogView", "RecoveryProgress", "run_live", "start_live")
+"""From golemsim.widgets, imported on first use (they need the widgets extra: ipywidgets, anywidget, networkx)."""
 
 
 def __getattr__(name: str) -> object:
@@ -19,12 +30,17 @@ def __getattr__(name: str) -> object:
         from . import sim
 
         return getattr(sim, name)
+    if name in WIDGETS:
+        from . import widgets
+
+        return getattr(widgets, name)
     raise AttributeError(f"module 'golemsim' has no attribute {name!r}")
 
 
 __all__ = [
     *_core_all,
     *SIMULATION,
+    *WIDGETS,
     "ApiDefinition",
     "Gateway",
     "GatewayServer",

@@ -10,6 +10,7 @@ from .experiment import Experiment, ExperimentError, load_experiment, parse_expe
 from .metrics import Metrics
 from .nemesis import Fault, RandomFaults
 from .network import NetworkSettings
+from .observe import Observer, SimEvent
 from .results import write_results
 from .runner import RunResult, run_experiment
 from .services import ServiceSettings
@@ -28,10 +29,12 @@ __all__ = [
     "Halted",
     "Metrics",
     "NetworkSettings",
+    "Observer",
     "Owner",
     "RandomFaults",
     "RunResult",
     "ServiceSettings",
+    "SimEvent",
     "SimLock",
     "StorageSettings",
     "Trace",

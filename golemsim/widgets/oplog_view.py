@@ -1,0 +1,214 @@
+"""The oplog view: one worker's entries as a timeline or a table, a colour per kind, growing
+while a simulation runs, with a replay cursor that moves while the worker recovers.
+
+    view = OplogView("checkout/order-17")      # or OplogView(): follow the first worker that recovers
+    run_live(experiment, view)
+    view                                       # click an entry to see it whole
+
+Outside a simulation it shows a real executor's worker: ``OplogView.of_executor(ex, worker)``.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import traitlets
+
+from ..core.oplog.describe import describe_entry
+from ..core.oplog.entries import OplogEntry
+from ..sim.observe import APPENDED, REPLAY, SimEvent
+from .pacing import Pacer, with_fallback
+
+if TYPE_CHECKING:
+    from ..core.executor import Executor
+    from ..sim.cluster import Cluster
+    from ..sim.runner import RunResult
+
+KIND_COLORS: dict[str, str] = {
+    "create": "#6b7280",
+    "pending-invocation": "#a78bfa",
+    "invocation-started": "#2563eb",
+    "host-call": "#10b981",
+    "begin-remote-write": "#f59e0b",
+    "invocation-completed": "#1d4ed8",
+    "invocation-failed": "#dc2626",
+    "error": "#b91c1c",
+    "atomic-begin": "#0891b2",
+    "atomic-end": "#0e7490",
+    "jump": "#e11d48",
+    "suspend": "#9ca3af",
+    "promise-completed": "#c026d3",
+    "interrupt": "#ea580c",
+    "resume": "#65a30d",
+    "checkpoint": "#111827",
+    "update-pending": "#d97706",
+    "update-succeeded": "#16a34a",
+    "update-failed": "#dc2626",
+}
+"""A colour per entry kind (the same in the widget and its HTML fallback)."""
+OTHER_COLOR = "#94a3b8"
+SHORT = 90
+"""Characters of an entry's description shown in the table (the whole of it on click)."""
+
+
+@dataclass(frozen=True)
+class _Row:
+    index: int
+    entry: OplogEntry
+
+
+class OplogView(anywidget.AnyWidget):
+    """One worker's oplog, live. ``limit`` newest entries are drawn (all are counted)."""
+
+    _esm = Path(__file__).with_name("oplog_view.js")
+    worker = traitlets.Unicode("").tag(sync=True)
+    entries = traitlets.List[Any]([]).tag(sync=True)
+    """The drawn entries: {i: index, k: kind, d: short description}."""
+    total = traitlets.Int(0).tag(sync=True)
+    cursor = traitlets.Int(0).tag(sync=True)
+    """The replay cursor: the oplog index a rebuild has replayed up to (0: not recovering)."""
+    replay_end = traitlets.Int(0).tag(sync=True)
+    recoveries = traitlets.Int(0).tag(sync=True)
+    mode = traitlets.Unicode("timeline").tag(sync=True)
+    colors = traitlets.Dict(KIND_COLORS).tag(sync=True)
+    selected = traitlets.Int(0).tag(sync=True)
+    """Set by a click in the page: the index of the entry to show whole."""
+    detail = traitlets.Unicode("").tag(sync=True)
+    """The selected entry, whole (computed here, drawn in the page)."""
+
+    def __init__(self, worker: str | None = None, *, limit: int = 300, mode: str = "timeline") -> None:
+        super().__init__(worker=worker or "", mode=mode)
+        self.limit = limit
+        self.follow = worker is None
+        self._logs: dict[str, list[_Row]] = {}
+        self._pacer = Pacer()
+        self._dirty = False
+        self.observe(self._on_selected, names="selected")
+
+    # --- watching a simulation (golemsim.sim.observe) ---
+    def started(self, cluster: Cluster) -> None:
+        self._logs = {}
+        self._set(total=0, entries=[], cursor=0, replay_end=0, recoveries=0, detail="", selected=0)
+        if self.follow:
+            self.worker = ""
+
+    def on_event(self, event: SimEvent) -> None:
+        fields = event.fields
+        worker = str(fields.get("worker", ""))
+        if event.kind == APPENDED:
+            rows = self._logs.setdefault(worker, [])
+            first = int(fields["first"])
+            del rows[first - 1 :]  # a re-written tail (never happens for committed entries, but be exact)
+            rows.extend(_Row(first + n, entry) for n, entry in enumerate(fields["entries"]))
+            self._dirty = self._dirty or worker == self.worker
+        elif event.kind == REPLAY:
+            if self.follow and not self.worker:
+                self.worker = worker
+                self._dirty = True
+            if worker == self.worker:
+                index, end = int(fields["index"]), int(fields["end"])
+                if self.cursor == 0 and index < end:
+                    self.recoveries += 1
+                self.cursor, self.replay_end = (0, 0) if index >= end else (index, end)
+                self._dirty = True
+        if self._dirty and self._pacer.due():
+            self.redraw()
+
+    def finished(self, result: RunResult) -> None:
+        self.cursor = self.replay_end = 0
+        self.redraw()
+
+    # --- a real executor ---
+    @classmethod
+    def of_executor(cls, executor: Executor, worker: str, *, limit: int = 300) -> OplogView:
+        """The view of ``worker`` on a real executor; call ``refresh()`` to read it again."""
+        view = cls(worker, limit=limit)
+        view._executor = executor
+        view.refresh()
+        return view
+
+    def refresh(self) -> None:
+        """Read the worker's oplog again from its executor (views made by ``of_executor``)."""
+        executor: Executor | None = getattr(self, "_executor", None)
+        if executor is None:
+            raise ValueError("refresh() reads from an executor: make the view with OplogView.of_executor")
+        self._logs[self.worker] = [_Row(index, entry) for index, entry in executor.oplog(self.worker)]
+        self.redraw()
+
+    # --- showing ---
+    def show(self, worker: str) -> None:
+        """Show another worker (of those seen in the run)."""
+        self.worker, self.follow = worker, False
+        self.cursor = self.replay_end = 0
+        self.redraw()
+
+    @property
+    def workers(self) -> list[str]:
+        """Workers whose entries this view has seen, by name."""
+        return sorted(self._logs)
+
+    def rows(self) -> list[tuple[int, str, str]]:
+        """(index, kind, description) of every entry seen for the shown worker."""
+        return [(r.index, r.entry.kind, describe_entry(r.entry)) for r in self._logs.get(self.worker, [])]
+
+    def redraw(self) -> None:
+        rows = self._logs.get(self.worker, [])
+        drawn = rows[-self.limit :]
+        self._set(
+            total=len(rows),
+            entries=[{"i": r.index, "k": r.entry.kind, "d": _short(describe_entry(r.entry))} for r in drawn],
+        )
+        self._dirty = False
+
+    def _set(self, **values: Any) -> None:
+        with self.hold_sync():
+            for name, value in values.items():
+                setattr(self, name, value)
+
+    def _on_selected(self, change: dict[str, Any]) -> None:
+        index = int(change["new"])
+        for row in self._logs.get(self.worker, []):
+            if row.index == index:
+                self.detail = f"#{index} {row.entry.kind} at_ms={row.entry.at_ms}  {describe_entry(row.entry)}"
+                return
+        self.detail = f"#{index}: not among the entries seen"
+
+    # --- fallbacks ---
+    def to_text(self, last: int = 12) -> str:
+        """The view as text: a header, then the newest ``last`` entries."""
+        rows = self.rows()
+        head = f"Oplog of {self.worker or '(no worker yet)'}: {len(rows)} entries"
+        if self.cursor:
+            head += f", replaying {self.cursor}/{self.replay_end}"
+        lines = [head]
+        if len(rows) > last:
+            lines.append(f"  ... {len(rows) - last} earlier entries")
+        lines += [f"  {i:>5}  {k:<22} {_short(d)}" for i, k, d in rows[-last:]]
+        return "\n".join(lines)
+
+    def to_html(self, last: int = 12) -> str:
+        rows = self.rows()[-last:]
+        cells = "".join(
+            f"<tr><td>{i}</td><td><span style='color:{KIND_COLORS.get(k, OTHER_COLOR)}'>&#9632;</span> {k}</td>"
+            f"<td><code>{html.escape(_short(d))}</code></td></tr>"
+            for i, k, d in rows
+        )
+        title = html.escape(self.worker or "(no worker yet)")
+        return (
+            f"<div class='golemsim-fallback'><b>Oplog of {title}</b>: {len(self.rows())} entries"
+            f"<table><tr><th>#</th><th>kind</th><th>entry</th></tr>{cells}</table></div>"
+        )
+
+    def __repr__(self) -> str:
+        return f"OplogView(worker={self.worker!r}, entries={self.total})"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return with_fallback(super()._repr_mimebundle_(**kwargs), self.to_text(), self.to_html())
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= SHORT else text[: SHORT - 3] + "..."

@@ -1,0 +1,127 @@
+"""Recovery progress: a bar per worker being rebuilt, oplog entries replayed out of the total,
+and the last few finished rebuilds (stock ipywidgets progress bars).
+
+    progress = RecoveryProgress()
+    run_live(experiment, progress)
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from ..sim.observe import REPLAY, SimEvent
+from .pacing import Pacer, with_fallback
+
+if TYPE_CHECKING:
+    from ..sim.cluster import Cluster
+    from ..sim.runner import RunResult
+
+
+@dataclass
+class Rebuild:
+    """One instance rebuild: oplog entries ``start`` .. ``end``, replayed up to ``index``."""
+
+    worker: str
+    node: str
+    time: float
+    start: int
+    index: int
+    end: int
+
+    @property
+    def done(self) -> bool:
+        return self.index >= self.end
+
+    @property
+    def replayed(self) -> int:
+        return self.index - self.start
+
+    @property
+    def total(self) -> int:
+        return self.end - self.start
+
+
+class RecoveryProgress(widgets.VBox):  # type: ignore[misc]
+    """Bars for the rebuilds under way, and the ``keep`` newest finished ones."""
+
+    def __init__(self, *, keep: int = 6) -> None:
+        self.keep = keep
+        self.header = widgets.HTML()
+        self.bars = widgets.VBox()
+        super().__init__([self.header, self.bars])
+        self.running: dict[str, Rebuild] = {}
+        self.finished_rebuilds: list[Rebuild] = []
+        self.count = 0
+        self._pacer = Pacer()
+
+    def started(self, cluster: Cluster) -> None:
+        self.running, self.finished_rebuilds, self.count = {}, [], 0
+        self.redraw()
+
+    def on_event(self, event: SimEvent) -> None:
+        fields = event.fields
+        if event.kind == "node" and fields["state"] == "crashed":  # its rebuilds died with it
+            self.running = {w: r for w, r in self.running.items() if r.node != fields["node"]}
+            return
+        if event.kind != REPLAY:
+            return
+        worker, index, end = str(fields["worker"]), int(fields["index"]), int(fields["end"])
+        rebuild = self.running.get(worker)
+        if rebuild is None or index < rebuild.index:
+            rebuild = self.running[worker] = Rebuild(
+                worker, str(fields["node"]), round(event.time, 3), index, index, end
+            )
+            self.count += 1
+        rebuild.index, rebuild.end = index, end
+        if rebuild.done:
+            del self.running[worker]
+            self.finished_rebuilds = [*self.finished_rebuilds, rebuild][-self.keep :]
+        if self._pacer.due():
+            self.redraw()
+
+    def finished(self, result: RunResult) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        self.header.value = html.escape(self._headline())
+        shown = [*sorted(self.running.values(), key=lambda r: r.worker), *reversed(self.finished_rebuilds)]
+        self.bars.children = [self._bar(r) for r in shown]
+
+    def _headline(self) -> str:
+        return (
+            f"Recovering {len(self.running)} workers now; {self.count} rebuilds by replay so far"
+            if self.count
+            else "No worker has been rebuilt by replay yet"
+        )
+
+    @staticmethod
+    def _bar(rebuild: Rebuild) -> widgets.HBox:
+        bar = widgets.IntProgress(
+            value=rebuild.replayed,
+            min=0,
+            max=max(rebuild.total, 1),
+            bar_style="success" if rebuild.done else "warning",
+            layout=widgets.Layout(width="240px"),
+        )
+        label = widgets.Label(f"{rebuild.worker} on {rebuild.node} at t={rebuild.time:g}s")
+        count = widgets.Label(f"{rebuild.replayed}/{rebuild.total} entries" + (" done" if rebuild.done else ""))
+        return widgets.HBox([bar, count, label])
+
+    def to_text(self) -> str:
+        lines = [self._headline()]
+        for r in sorted(self.running.values(), key=lambda r: r.worker):
+            lines.append(f"  {r.worker:<28} {r.replayed:>5}/{r.total:<5} entries (on {r.node}, t={r.time:g}s)")
+        for r in reversed(self.finished_rebuilds):
+            lines.append(f"  {r.worker:<28} {r.replayed:>5}/{r.total:<5} entries, done (on {r.node}, t={r.time:g}s)")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"RecoveryProgress(running={len(self.running)}, rebuilds={self.count})"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        text = self.to_text()
+        return with_fallback(super()._repr_mimebundle_(**kwargs), text, f"<pre>{html.escape(text)}</pre>")
