@@ -124,9 +124,9 @@ class OplogView(anywidget.AnyWidget):
 
     # --- a real executor ---
     @classmethod
-    def of_executor(cls, executor: Executor, worker: str, *, limit: int = 300) -> OplogView:
+    def of_executor(cls, executor: Executor, worker: str, *, limit: int = 300, mode: str = "timeline") -> OplogView:
         """The view of ``worker`` on a real executor; call ``refresh()`` to read it again."""
-        view = cls(worker, limit=limit)
+        view = cls(worker, limit=limit, mode=mode)
         view._executor = executor
         view.refresh()
         return view
