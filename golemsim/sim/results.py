@@ -66,7 +66,7 @@ def report_text(result: RunResult, baseline: RunResult | None = None) -> str:
         f"# {result.experiment.name}",
         "",
         f"app `{result.experiment.app}`, seed {result.seed}, {s['simulated_seconds']:g} simulated seconds "
-        f"({result.wall_seconds:.1f} s of wall time), trace sha256 `{result.trace_digest[:16]}...`",
+        f"(wall {result.wall_seconds:.1f} s), trace sha256 `{result.trace_digest[:16]}...`",
         "",
         f"**{'VALID' if result.valid else 'INVALID'}**: durable workers, "
         f"{s['acknowledged']} of {s['operations']} operations acknowledged {_outcomes(s)}, "

@@ -139,6 +139,8 @@ class ExperimentPanel(widgets.VBox):  # type: ignore[misc]
         self.button.disabled = True
         self.bar.value = 0.0
         self.verdicts.value = ""
+        for image in self.plots.children:  # closed, or each run would leave its images in the kernel
+            image.close()
         self.plots.children = []
         self.status.value = "running..."
 

@@ -56,6 +56,7 @@ class RecoveryProgress(widgets.VBox):  # type: ignore[misc]
         self.running: dict[str, Rebuild] = {}
         self.finished_rebuilds: list[Rebuild] = []
         self.count = 0
+        self._rows: list[_Row] = []
         self._pacer = Pacer()
 
     def started(self, cluster: Cluster) -> None:
@@ -89,7 +90,11 @@ class RecoveryProgress(widgets.VBox):  # type: ignore[misc]
     def redraw(self) -> None:
         self.header.value = html.escape(self._headline())
         shown = [*sorted(self.running.values(), key=lambda r: r.worker), *reversed(self.finished_rebuilds)]
-        self.bars.children = [self._bar(r) for r in shown]
+        while len(self._rows) < len(shown):  # rows are reused: a widget made per redraw would pile up
+            self._rows.append(_Row())
+        for row, rebuild in zip(self._rows, shown, strict=False):
+            row.show(rebuild)
+        self.bars.children = [row.box for row in self._rows[: len(shown)]]
 
     def _headline(self) -> str:
         return (
@@ -97,19 +102,6 @@ class RecoveryProgress(widgets.VBox):  # type: ignore[misc]
             if self.count
             else "No worker has been rebuilt by replay yet"
         )
-
-    @staticmethod
-    def _bar(rebuild: Rebuild) -> widgets.HBox:
-        bar = widgets.IntProgress(
-            value=rebuild.replayed,
-            min=0,
-            max=max(rebuild.total, 1),
-            bar_style="success" if rebuild.done else "warning",
-            layout=widgets.Layout(width="240px"),
-        )
-        label = widgets.Label(f"{rebuild.worker} on {rebuild.node} at t={rebuild.time:g}s")
-        count = widgets.Label(f"{rebuild.replayed}/{rebuild.total} entries" + (" done" if rebuild.done else ""))
-        return widgets.HBox([bar, count, label])
 
     def to_text(self) -> str:
         lines = [self._headline()]
@@ -125,3 +117,21 @@ class RecoveryProgress(widgets.VBox):  # type: ignore[misc]
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         text = self.to_text()
         return with_fallback(super()._repr_mimebundle_(**kwargs), text, f"<pre>{html.escape(text)}</pre>")
+
+
+class _Row:
+    """One line of bars: a progress bar, the count of entries, and which worker on which node."""
+
+    def __init__(self) -> None:
+        self.bar = widgets.IntProgress(min=0, max=1, layout=widgets.Layout(width="240px"))
+        self.count = widgets.Label()
+        self.label = widgets.Label()
+        self.box = widgets.HBox([self.bar, self.count, self.label])
+
+    def show(self, rebuild: Rebuild) -> None:
+        with self.bar.hold_sync():
+            self.bar.max = max(rebuild.total, 1)
+            self.bar.value = rebuild.replayed
+            self.bar.bar_style = "success" if rebuild.done else "warning"
+        self.count.value = f"{rebuild.replayed}/{rebuild.total} entries" + (" done" if rebuild.done else "")
+        self.label.value = f"{rebuild.worker} on {rebuild.node} at t={rebuild.time:g}s"
