@@ -3,6 +3,7 @@ template updates under load, and the shop's invariants."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -248,3 +249,30 @@ def test_a_snapshot_based_template_update_under_load(tmp_path: Path) -> None:
     assert result.valid, failed(result)
     outcomes = result.summary["template_updates"]
     assert outcomes and all(o["ok"] and o["mode"] == "snapshot" for o in outcomes), outcomes
+
+
+def test_shards_spread_evenly_at_start_and_again_after_a_crashed_node_rejoins() -> None:
+    result = run(
+        """
+        name: balance
+        app: counter
+        store: memory
+        cluster: {nodes: 4, shards: 12}
+        workload: {mode: open, rate: 50, operations: 150, keys: 20}
+        faults:
+          - {at: 1.0, kind: crash, target: node-3, duration: 4}
+        """,
+        seed=4,
+    )
+    assert result.valid, failed(result)
+    manager = result.cluster.shard_manager
+    assert {node: len(manager.shards_of(node)) for node in result.cluster.nodes} == {
+        "node-1": 3,
+        "node-2": 3,
+        "node-3": 3,
+        "node-4": 3,
+    }
+    lines = [json.loads(line) for line in result.cluster.trace.lines]
+    dead_at = next(t for t, kind, fields in lines if kind == "dead" and fields["node"] == "node-3")
+    moved_back = [f["shard"] for t, kind, f in lines if kind == "assign" and f["node"] == "node-3" and t > dead_at]
+    assert len(moved_back) == 3, "node-3 got its share back after it rejoined"

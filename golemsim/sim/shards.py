@@ -38,6 +38,8 @@ class ShardManager:
         """Live nodes and when each was last heard from."""
         self.leaving: set[str] = set()
         self._moving: set[int] = set()
+        self._planned: dict[int, str] = {}
+        """Rebalancing moves planned and not yet done: shard -> the node it goes to."""
         self.env.process(self._monitor())
 
     def owner(self, shard: int) -> tuple[str, int] | None:
@@ -80,14 +82,39 @@ class ShardManager:
         for shard in range(self.shards):
             if shard not in self.assignment:
                 self._assign(shard, node)
-        target = -(-self.shards // max(1, len(self._live())))
-        for donor in self._live():
-            if donor == node:
-                continue
-            extra = self._load(donor) - target
-            for shard in sorted(self.shards_of(donor))[: max(0, extra)]:
-                if shard not in self._moving:
-                    self.env.process(self.move(shard, node))
+        self._rebalance()
+
+    def _rebalance(self) -> None:
+        """Plan graceful moves from the most loaded live node to the least loaded one until no
+        two differ by more than one shard. Moves under way count where they go, and a move
+        that has not landed yet may be sent on to a node that needs it more."""
+        live = self._live()
+
+        def load(node: str) -> int:
+            outgoing = sum(1 for shard in self._planned if self.assignment[shard][0] == node)
+            incoming = sum(1 for to in self._planned.values() if to == node)
+            return self._load(node) - outgoing + incoming
+
+        def movable(node: str) -> list[int]:
+            on_the_way = [shard for shard, to in sorted(self._planned.items()) if to == node]
+            owned = [s for s in self.shards_of(node) if s not in self._moving and s not in self._planned]
+            return on_the_way + owned
+
+        while len(live) > 1:
+            low = min(live, key=lambda n: (load(n), n))
+            donors = [n for n in live if load(n) - load(low) > 1 and movable(n)]
+            if not donors:
+                return
+            shard = movable(max(donors, key=lambda n: (load(n), n)))[0]
+            if shard not in self._planned:
+                self.env.process(self._planned_move(shard))
+            self._planned[shard] = low
+
+    def _planned_move(self, shard: int) -> Generator[simpy.Event, Any, None]:
+        try:
+            yield from self.move(shard, self._planned[shard])
+        finally:
+            self._planned.pop(shard, None)
 
     def move(self, shard: int, to: str) -> Generator[simpy.Event, Any, None]:
         """Hand a shard to ``to``: ask its owner to let running calls finish, then reassign."""
@@ -105,6 +132,7 @@ class ShardManager:
             pass
         finally:
             self._moving.discard(shard)
+        to = self._planned.get(shard, to)  # a rebalance may have sent it on elsewhere meanwhile
         if self.assignment.get(shard) == current and to in self.last_seen:
             self._assign(shard, to)
 

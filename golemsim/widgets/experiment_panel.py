@@ -37,10 +37,11 @@ app: shopping-cart
 store: memory
 cluster: {nodes: 3, shards: 12}
 network: {latency: 0.001, jitter: 0.001}
-workload: {mode: closed, clients: 6, think: 0.05, operations: 240, keys: 20, distribution: zipf}
-random_faults: {rates: {crash: 4, partition: 2}, start: 1, mean_duration: 1.5}
+workload: {mode: open, rate: 40, operations: 400, keys: 20, distribution: zipf}
+random_faults: {rates: {crash: 12, partition: 6}, start: 1, mean_duration: 1.5}
 """
-"""The panel's experiment unless given another: carts (they take snapshots), crashes and partitions."""
+"""The panel's experiment unless given another: carts (they take snapshots) for about ten
+simulated seconds, under about three random crashes or partitions."""
 
 
 class ExperimentPanel(widgets.VBox):  # type: ignore[misc]
@@ -53,10 +54,10 @@ class ExperimentPanel(widgets.VBox):  # type: ignore[misc]
         style = {"description_width": "150px"}
         self.seed = widgets.IntText(value=self.base.seed, description="seed", style=style)
         self.crash_rate = widgets.FloatSlider(
-            value=rates.get("crash", 0.0), min=0, max=12, step=0.5, description="crashes / minute", style=style
+            value=rates.get("crash", 0.0), min=0, max=60, step=1, description="crashes / minute", style=style
         )
         self.partition_rate = widgets.FloatSlider(
-            value=rates.get("partition", 0.0), min=0, max=12, step=0.5, description="partitions / minute", style=style
+            value=rates.get("partition", 0.0), min=0, max=60, step=1, description="partitions / minute", style=style
         )
         self.snapshot_every = widgets.IntSlider(
             value=(policy.every_invocations or 0) if policy else 0,
