@@ -186,7 +186,7 @@ class SQLiteTemplateStore:
     SCHEMA = """
     CREATE TABLE IF NOT EXISTS components (hash TEXT PRIMARY KEY, bytes BLOB NOT NULL);
     CREATE TABLE IF NOT EXISTS templates (
-        name TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, retry TEXT,
+        name TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, retry TEXT, snapshot TEXT,
         PRIMARY KEY (name, version)
     );
     """
@@ -195,10 +195,19 @@ class SQLiteTemplateStore:
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(self.SCHEMA)
-        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(templates)")}
-        if "snapshot" not in columns:  # databases made before snapshot policies
-            self._conn.execute("ALTER TABLE templates ADD COLUMN snapshot TEXT")
+        self._migrate()
         self._lock = threading.Lock()
+
+    def _migrate(self) -> None:
+        """Add the snapshot column to a database made before snapshot policies. Checked and done
+        under the write lock: two processes opening one old database must not both add it."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(templates)")}
+            if "snapshot" not in columns:
+                self._conn.execute("ALTER TABLE templates ADD COLUMN snapshot TEXT")
+        finally:
+            self._conn.execute("COMMIT")
 
     def put(
         self,
