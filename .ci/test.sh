@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, types, and every test (real wasmtime, SQLite, subprocesses).
+# The whole test suite: lint, types, every test (real wasmtime, SQLite, subprocesses, a browser),
+# and the tutorial notebooks re-run and compared with their committed outputs (nbval).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/setup.sh
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-echo "==> mypy (golemsim/core, golemsim/sim)"
-.venv/bin/mypy golemsim/core golemsim/sim
-echo "==> pytest"
-.venv/bin/python -m pytest -q "$@"
+echo "==> mypy (golemsim/core, golemsim/sim, golemsim/widgets)"
+.venv/bin/mypy golemsim/core golemsim/sim golemsim/widgets
+echo "==> pytest (tests/, and notebooks/ with nbval: committed outputs must match)"
+# With no paths among the arguments pytest runs its testpaths (tests and notebooks, see pyproject.toml);
+# the nbval options only change how .ipynb files are collected, so `bash .ci/test.sh tests/test_cli.py -x` works.
+.venv/bin/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg "$@"
