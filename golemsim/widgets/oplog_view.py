@@ -10,7 +10,9 @@ Outside a simulation it shows a real executor's worker: ``OplogView.of_executor(
 
 from __future__ import annotations
 
+import dataclasses
 import html
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -160,7 +162,7 @@ class OplogView(anywidget.AnyWidget):
         drawn = rows[-self.limit :]
         self._set(
             total=len(rows),
-            entries=[{"i": r.index, "k": r.entry.kind, "d": _short(describe_entry(r.entry))} for r in drawn],
+            entries=[{"i": r.index, "k": r.entry.kind, "d": _short(summarize(r.entry))} for r in drawn],
         )
         self._dirty = False
 
@@ -173,7 +175,8 @@ class OplogView(anywidget.AnyWidget):
         index = int(change["new"])
         for row in self._logs.get(self.worker, []):
             if row.index == index:
-                self.detail = f"#{index} {row.entry.kind} at_ms={row.entry.at_ms}  {describe_entry(row.entry)}"
+                fields = json.dumps(dataclasses.asdict(row.entry), indent=1, sort_keys=True, default=str)
+                self.detail = f"#{index} {row.entry.kind} {fields}"
                 return
         self.detail = f"#{index}: not among the entries seen"
 
@@ -208,6 +211,18 @@ class OplogView(anywidget.AnyWidget):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return with_fallback(super()._repr_mimebundle_(**kwargs), self.to_text(), self.to_html())
+
+
+def summarize(entry: OplogEntry) -> str:
+    """What a row of the view says about an entry: for an external call the service and operation
+    first (its key would fill the row), otherwise the entry's usual description."""
+    request = getattr(entry, "request", None)
+    if getattr(entry, "function", "") == "call-service" and isinstance(request, dict):
+        call = f"call-service {request.get('service')}.{request.get('operation')}"
+        key = request.get("idempotency_key")
+        answer = getattr(entry, "response", None)
+        return f"{call} key={key}" + ("" if answer is None else f" -> {json.dumps(answer, sort_keys=True)}")
+    return describe_entry(entry)
 
 
 def _short(text: str) -> str:
