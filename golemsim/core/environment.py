@@ -92,7 +92,8 @@ class Environment(Protocol):
         ...
 
     def guest_work(self, fuel: int) -> None:
-        """A guest just spent ``fuel`` units of work (the simulation turns it into time)."""
+        """A guest finished running or replaying an invocation that took ``fuel`` units of work (the
+        simulation turns it into time)."""
         ...
 
     def spawn(self, name: str, run: Callable[[], None]) -> None:

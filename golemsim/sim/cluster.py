@@ -55,8 +55,13 @@ class ClusterSettings:
     retry_backoff: float = 0.1
     storage_timeout: float = 2.0
     service_timeout: float = 1.0
-    cpu_seconds_per_fuel: float = 1e-9
-    """Simulated guest CPU time per unit of wasmtime fuel (about one WebAssembly instruction)."""
+    cpu_seconds_per_invocation: float = 0.001
+    """Simulated guest CPU time of each invocation run or replayed."""
+    cpu_seconds_per_fuel: float = 0.0
+    """Added simulated guest CPU time per unit of wasmtime fuel (about one WebAssembly instruction).
+    Off by default: fuel is deterministic for one component binary, but two builds of the same
+    template differ (componentize-py builds are not byte for byte reproducible), so a run that
+    counts fuel reproduces from its seed only with the very same build."""
     suspend_after: float = 1.0
     limits: ResourceLimits = field(default_factory=lambda: ResourceLimits(timeout_seconds=None))
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(max_attempts=8, initial_delay=0.05, max_delay=1.0))

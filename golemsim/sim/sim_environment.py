@@ -73,7 +73,8 @@ class SimEnvironment:
         store.append(worker, first_index, entries)
 
     def guest_work(self, fuel: int) -> None:
-        seconds = fuel * self.cluster.settings.cpu_seconds_per_fuel
+        settings = self.cluster.settings
+        seconds = settings.cpu_seconds_per_invocation + fuel * settings.cpu_seconds_per_fuel
         if seconds > 0:
             self.baton.sleep(seconds)
 
