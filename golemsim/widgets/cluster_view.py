@@ -19,7 +19,8 @@ import traitlets
 
 from ..core.ids import WorkerId
 from ..sim.observe import APPENDED, REPLAY, SimEvent
-from .pacing import Pacer, with_fallback
+from .fallback import TextFallback
+from .pacing import Pacer
 
 if TYPE_CHECKING:
     from ..sim.cluster import Cluster
@@ -31,7 +32,7 @@ FAULT_LOG = 12
 """Faults listed in the view (the newest)."""
 
 
-class ClusterView(anywidget.AnyWidget):
+class ClusterView(TextFallback, anywidget.AnyWidget):
     """Nodes, shards and (up to ``max_workers``) workers of a simulated cluster, live."""
 
     _esm = Path(__file__).with_name("cluster_view.js")
@@ -195,9 +196,6 @@ class ClusterView(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"ClusterView(nodes={len(self._states)}, shards={self._shard_count}, workers={len(self._workers)})"
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return with_fallback(super()._repr_mimebundle_(**kwargs), self.to_text(), self.to_html())
 
 
 def _count(statuses: Any) -> dict[str, int]:

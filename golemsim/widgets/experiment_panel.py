@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import io
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
@@ -22,8 +22,8 @@ from ..core.policy import SnapshotPolicy
 from ..sim.experiment import Experiment, parse_experiment
 from ..sim.nemesis import RandomFaults
 from .cluster_view import ClusterView
+from .fallback import TextFallback
 from .live import LiveRun, run_live
-from .pacing import with_fallback
 from .recovery_progress import RecoveryProgress
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ random_faults: {rates: {crash: 12, partition: 6}, start: 1, mean_duration: 1.5}
 simulated seconds, under about three random crashes or partitions."""
 
 
-class ExperimentPanel(widgets.VBox):  # type: ignore[misc]
+class ExperimentPanel(TextFallback, widgets.VBox):  # type: ignore[misc]
     """Controls, a run button, live views, then verdicts and plots."""
 
     def __init__(self, experiment: Experiment | None = None) -> None:
@@ -175,10 +175,6 @@ class ExperimentPanel(widgets.VBox):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"ExperimentPanel({self.base.name!r})"
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        text = self.to_text()
-        return with_fallback(super()._repr_mimebundle_(**kwargs), text, f"<pre>{html.escape(text)}</pre>")
 
 
 def verdicts_html(result: RunResult) -> str:

@@ -23,7 +23,8 @@ import traitlets
 from ..core.oplog.describe import describe_entry
 from ..core.oplog.entries import OplogEntry
 from ..sim.observe import APPENDED, REPLAY, SimEvent
-from .pacing import Pacer, with_fallback
+from .fallback import TextFallback
+from .pacing import Pacer
 
 if TYPE_CHECKING:
     from ..core.executor import Executor
@@ -63,7 +64,7 @@ class _Row:
     entry: OplogEntry
 
 
-class OplogView(anywidget.AnyWidget):
+class OplogView(TextFallback, anywidget.AnyWidget):
     """One worker's oplog, live. ``limit`` newest entries are drawn (all are counted)."""
 
     _esm = Path(__file__).with_name("oplog_view.js")
@@ -154,8 +155,8 @@ class OplogView(anywidget.AnyWidget):
         return sorted(self._logs)
 
     def rows(self) -> list[tuple[int, str, str]]:
-        """(index, kind, description) of every entry seen for the shown worker."""
-        return [(r.index, r.entry.kind, describe_entry(r.entry)) for r in self._logs.get(self.worker, [])]
+        """(index, kind, summary) of every entry seen for the shown worker (see ``summarize``)."""
+        return [(r.index, r.entry.kind, summarize(r.entry)) for r in self._logs.get(self.worker, [])]
 
     def redraw(self) -> None:
         rows = self._logs.get(self.worker, [])
@@ -209,20 +210,19 @@ class OplogView(anywidget.AnyWidget):
     def __repr__(self) -> str:
         return f"OplogView(worker={self.worker!r}, entries={self.total})"
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return with_fallback(super()._repr_mimebundle_(**kwargs), self.to_text(), self.to_html())
-
 
 def summarize(entry: OplogEntry) -> str:
     """What a row of the view says about an entry: for an external call the service and operation
-    first (its key would fill the row), otherwise the entry's usual description."""
+    first (its key would fill the row), otherwise the entry's usual description. The fuel an
+    invocation used is left out: it is in the whole entry (a click), and it differs between two
+    builds of the same template (componentize-py builds are not byte for byte reproducible)."""
     request = getattr(entry, "request", None)
     if getattr(entry, "function", "") == "call-service" and isinstance(request, dict):
         call = f"call-service {request.get('service')}.{request.get('operation')}"
         key = request.get("idempotency_key")
         answer = getattr(entry, "response", None)
         return f"{call} key={key}" + ("" if answer is None else f" -> {json.dumps(answer, sort_keys=True)}")
-    return describe_entry(entry)
+    return describe_entry(entry, omit=("fuel",))
 
 
 def _short(text: str) -> str:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
 from ..sim.observe import REPLAY, SimEvent
-from .pacing import Pacer, with_fallback
+from .fallback import TextFallback
+from .pacing import Pacer
 
 if TYPE_CHECKING:
     from ..sim.cluster import Cluster
@@ -45,7 +46,7 @@ class Rebuild:
         return self.end - self.start
 
 
-class RecoveryProgress(widgets.VBox):  # type: ignore[misc]
+class RecoveryProgress(TextFallback, widgets.VBox):  # type: ignore[misc]
     """Bars for the rebuilds under way, and the ``keep`` newest finished ones."""
 
     def __init__(self, *, keep: int = 6) -> None:
@@ -113,10 +114,6 @@ class RecoveryProgress(widgets.VBox):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"RecoveryProgress(running={len(self.running)}, rebuilds={self.count})"
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        text = self.to_text()
-        return with_fallback(super()._repr_mimebundle_(**kwargs), text, f"<pre>{html.escape(text)}</pre>")
 
 
 class _Row:

@@ -7,11 +7,11 @@ import json
 from .entries import Checkpoint, OplogEntry, UpdateFailed
 
 
-def describe_entry(entry: OplogEntry) -> str:
-    """One line for ``golemsim oplog``: the entry's own description, with a failed update's whole
-    reason and a checkpoint's digest counted rather than cut off."""
+def describe_entry(entry: OplogEntry, omit: tuple[str, ...] = ()) -> str:
+    """One line for ``golemsim oplog`` (without the fields in ``omit``): the entry's own description,
+    with a failed update's whole reason and a checkpoint's digest counted rather than cut off."""
     if type(entry).describe is not OplogEntry.describe:
-        return entry.describe()  # the entry knows best
+        return entry.describe(omit)  # the entry knows best
     if isinstance(entry, UpdateFailed):
         reason = " ".join(entry.reason.split())  # last and whole, unquoted: it is prose
         return f"target_version={entry.target_version} mode={json.dumps(entry.mode)} reason: {reason}"
@@ -23,4 +23,4 @@ def describe_entry(entry: OplogEntry) -> str:
             f"pending=[{pending}] promises={len(entry.promises)} ({open_promises} open) "
             f"interrupted={json.dumps(entry.interrupted)}"
         )
-    return entry.describe()
+    return entry.describe(omit)

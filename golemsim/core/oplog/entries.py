@@ -26,9 +26,9 @@ class OplogEntry:
     kind: ClassVar[str] = "entry"
     at_ms: int = field(default=0, kw_only=True)
 
-    def describe(self) -> str:
-        """A one-line human description (used by ``golemsim oplog``)."""
-        fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "at_ms"}
+    def describe(self, omit: tuple[str, ...] = ()) -> str:
+        """A one-line human description (used by ``golemsim oplog``), without the fields in ``omit``."""
+        fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "at_ms" and k not in omit}
         return " ".join(f"{k}={_short(v)}" for k, v in fields.items())
 
 
