@@ -15,7 +15,8 @@ class Recovery:
     worker: str
     node: str
     mode: str
-    """snapshot or full."""
+    """snapshot or full (an instance rebuilt), or resume (an interrupted invocation's replay got back
+    to where it stopped; its seconds count from when it was picked up, the rebuild before it included)."""
     invocations: int
     entries: int
     seconds: float
