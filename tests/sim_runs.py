@@ -9,6 +9,17 @@ from golemsim.core.templates import TemplateRegistry
 from golemsim.sim.experiment import Experiment, parse_experiment
 from golemsim.sim.runner import RunResult, run_experiment, templates_for
 
+COUNTERS_WITH_A_CRASH = """
+name: counters with a crash
+app: counter
+store: memory
+cluster: {nodes: 2, shards: 4, max_live_per_node: 4}
+workload: {mode: open, rate: 50, operations: 120, keys: 12}
+faults:
+  - {at: 1.0, kind: crash, target: node-1, duration: 1}
+"""
+"""Counters on two nodes with a live budget of 4 (so workers rebuild) and one crash."""
+
 _REGISTRIES: dict[tuple[str, ...], TemplateRegistry] = {}
 
 

@@ -7,23 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim_runs import experiment, failed, registry
+from sim_runs import COUNTERS_WITH_A_CRASH, experiment, failed, registry
 
 from golemsim import build_template
 from golemsim.core.engine import Engine
 from golemsim.core.templates import MemoryTemplateStore, TemplateRegistry
 from golemsim.locations import templates_dir
 from golemsim.sim.runner import run_experiment
-
-COUNTERS_WITH_A_CRASH = """
-name: counters with a crash
-app: counter
-store: memory
-cluster: {nodes: 2, shards: 4, max_live_per_node: 4}
-workload: {mode: open, rate: 50, operations: 120, keys: 12}
-faults:
-  - {at: 1.0, kind: crash, target: node-1, duration: 1}
-"""
 
 
 def test_two_builds_of_the_counter_give_the_same_trace(tmp_path: Path) -> None:

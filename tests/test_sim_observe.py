@@ -5,22 +5,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sim_runs import experiment, failed, registry
+from sim_runs import COUNTERS_WITH_A_CRASH, experiment, failed, registry
 
 from golemsim.core.ids import WorkerId
 from golemsim.sim.cluster import Cluster
 from golemsim.sim.observe import APPENDED, REPLAY, SimEvent
 from golemsim.sim.runner import RunResult, run_experiment
-
-CRASHING_COUNTERS = """
-name: counters with a crash
-app: counter
-store: memory
-cluster: {nodes: 2, shards: 4, max_live_per_node: 4}
-workload: {mode: open, rate: 50, operations: 120, keys: 12}
-faults:
-  - {at: 1.0, kind: crash, target: node-1, duration: 1}
-"""
 
 
 class Recorder:
@@ -40,7 +30,9 @@ class Recorder:
 
 
 def _run(*observers: Recorder) -> RunResult:
-    return run_experiment(experiment(CRASHING_COUNTERS), seed=3, registry=registry(("counter",)), observers=observers)
+    return run_experiment(
+        experiment(COUNTERS_WITH_A_CRASH), seed=3, registry=registry(("counter",)), observers=observers
+    )
 
 
 def test_observers_see_every_append_and_replay_without_changing_the_run() -> None:
