@@ -11,7 +11,6 @@ import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import simpy
 
@@ -108,12 +107,9 @@ class Cluster:
     def watch(self, observer: Observer) -> None:
         """Tell ``observer`` every event from now on (golemsim.sim.observe); it must not change the run."""
         if not self.observers:
-            self.trace.listener = self._traced
+            self.trace.listener = self.observers.tell
             self.storage.on_append = self._appended
         self.observers.add(observer)
-
-    def _traced(self, now: float, kind: str, fields: dict[str, Any]) -> None:
-        self.observers.tell(now, kind, fields)
 
     def _appended(self, worker: WorkerId, first: int, entries: Sequence[OplogEntry]) -> None:
         fields = {"worker": str(worker), "first": first, "kinds": [e.kind for e in entries], "entries": tuple(entries)}

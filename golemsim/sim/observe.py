@@ -15,7 +15,7 @@ Views that redraw (golemsim.widgets) should note what changed and redraw at thei
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -44,19 +44,13 @@ class Observer(Protocol):
     def on_event(self, event: SimEvent) -> None: ...
 
 
-class RunObserver(Observer, Protocol):
-    """An observer that also wants to know when a run starts (with its cluster) and ends."""
-
-    def started(self, cluster: Cluster) -> None: ...
-
-    def finished(self, result: RunResult) -> None: ...
-
-
 class Observers:
-    """The observers of one cluster; telling them costs nothing when there are none."""
+    """The observers of one cluster; telling them costs nothing when there are none. An observer
+    may also have ``started(cluster)`` and ``finished(result)``: they are told when a run starts
+    and ends."""
 
-    def __init__(self, observers: list[Observer] | None = None) -> None:
-        self._all: list[Observer] = list(observers or [])
+    def __init__(self) -> None:
+        self._all: list[Observer] = []
 
     def add(self, observer: Observer) -> None:
         self._all.append(observer)
@@ -64,13 +58,10 @@ class Observers:
     def __bool__(self) -> bool:
         return bool(self._all)
 
-    def __iter__(self) -> Iterator[Observer]:
-        return iter(list(self._all))
-
     def tell(self, time: float, kind: str, fields: Mapping[str, Any]) -> None:
         if not self._all:
             return
-        event = SimEvent(time, kind, dict(fields))
+        event = SimEvent(time, kind, fields)  # each call's fields are a fresh dict: no copy
         for observer in self._all:
             observer.on_event(event)
 

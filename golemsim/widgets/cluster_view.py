@@ -62,7 +62,6 @@ class ClusterView(TextFallback, anywidget.AnyWidget):
         self._shard_count = 0
         self._shard_of: Any = None
         self._pacer = Pacer()
-        self._dirty = False
         self._laid_out: tuple[int, int, tuple[str, ...]] = (0, 0, ())
         self.observe(self._on_selected, names="selected")
 
@@ -110,7 +109,6 @@ class ClusterView(TextFallback, anywidget.AnyWidget):
                     break
         else:
             return
-        self._dirty = True
         if self._pacer.due():
             self.time = round(event.time, 3)
             self.redraw()
@@ -138,7 +136,6 @@ class ClusterView(TextFallback, anywidget.AnyWidget):
             self.workers = [{"name": w, "shard": self._workers[w][0], "status": self._workers[w][1]} for w in shown]
             self.hidden_workers = len(self._workers) - len(shown)
             self.faults = [dict(f) for f in self._faults[-FAULT_LOG:]]
-        self._dirty = False
 
     def _layout(self, shown: list[str]) -> None:
         key = (len(self._states), self._shard_count, tuple(shown))
