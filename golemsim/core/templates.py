@@ -16,6 +16,7 @@ from .engine import Engine, component_hash
 from .errors import BadRequest, FunctionNotFound, InvalidComponent, TemplateNotFound
 from .policy import RetryPolicy, SnapshotPolicy
 from .values import from_json, to_json, type_name, unsupported_part
+from .wasi_imports import check_imports
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,11 @@ def inspect_component(
         if isinstance(item_ty, wc.ComponentInstanceType):
             imports[name] = [n for n, f in item_ty.exports(engine.wasmtime).items() if isinstance(f.ty, wc.FuncType)]
     return functions, imports
+
+
+def import_names(engine: Engine, component: wc.Component) -> list[str]:
+    """Every name the component imports: interfaces, and any function or type imported on its own."""
+    return list(component.type.imports(engine.wasmtime))
 
 
 class TemplateStore(Protocol):
@@ -307,9 +313,12 @@ class TemplateRegistry:
         Without ``version``: identical bytes to the newest version are a no-op; otherwise the
         next version number is used. Overwriting an existing version's code needs ``replace``
         (workers on it will then diverge if the new code does other host calls).
+        A component importing anything golemsim cannot record or replay is refused
+        (InvalidComponent naming the import; see ``wasi_imports``).
         """
         digest = component_hash(data)
         compiled = self._compile(name, 0, digest, data)
+        check_imports(name, import_names(self.engine, compiled.component))
         existing = {v: h for n, v, h, _ in self.store.versions() if n == name}
         if version is None:
             newest = max(existing, default=0)
