@@ -34,7 +34,7 @@ from .oplog_writer import OplogWriter
 from .policy import ResourceLimits, RetryPolicy
 from .services import ServiceRejected, ServiceUnavailable
 from .templates import CompiledTemplate
-from .wasi_shadows import unsupported, wasi_shadows
+from .wasi_shadows import shadow_for, unsupported, wasi_shadows
 
 HOST_INTERFACE = "golemsim:host/durable@0.1.0"
 SNAPSHOT_EXPORTS = {
@@ -456,8 +456,8 @@ class WorkerInstance:
             for interface, imported in self.template.imports.items():
                 if interface == HOST_INTERFACE:
                     table: dict[str, Callable[..., Any]] = {n: _as_method(this, m) for n, m in _HOST_HANDLERS.items()}
-                elif interface in shadows:
-                    table = shadows[interface]
+                elif (shadow := shadow_for(shadows, interface)) is not None:
+                    table = shadow
                 else:
                     continue
                 with root.add_instance(interface) as instance:

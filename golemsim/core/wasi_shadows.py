@@ -4,6 +4,8 @@ The guest's ``time.time()``, ``time.monotonic()`` and ``os.urandom()`` reach the
 of the host's. Each value is produced once, live, recorded in the oplog as a host call, and
 answered from the oplog on replay. A shadowed interface is replaced whole; its functions
 that golemsim does not offer (clock subscriptions) fail the invocation with a clear message.
+Interfaces match by name whatever their WASI 0.2 patch version (``@0.2.9`` from componentize-py,
+``@0.2.12`` from componentize-js or jco's preview1 adapter, ...): see ``shadow_for``.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ from wasmtime import component as wc
 
 from .environment import Environment
 from .errors import UnsupportedHostCall
+from .wasi_imports import wasi_02_base
 
 Record = Callable[[str, Any, Callable[[], Any]], Any]
 """``record(function, request, produce)``: replay the recorded value, or produce and record it."""
 
+Shadows = dict[str, dict[str, Callable[..., Any]]]
+"""Host functions by WASI interface named without its version (``wasi:clocks/wall-clock``)."""
 
-def wasi_shadows(record: Record, environment: Environment) -> dict[str, dict[str, Callable[..., Any]]]:
-    """Host functions by WASI interface, each recording through ``record``."""
+
+def wasi_shadows(record: Record, environment: Environment) -> Shadows:
+    """Host functions by WASI interface (unversioned), each recording through ``record``."""
 
     def draw_u64() -> int:
         return int.from_bytes(environment.random_bytes(8), "little")
@@ -43,15 +49,21 @@ def wasi_shadows(record: Record, environment: Environment) -> dict[str, dict[str
         return (first, second)
 
     return {
-        "wasi:clocks/wall-clock@0.2.9": {"now": wall_now, "resolution": lambda _store: datetime(1_000)},
-        "wasi:clocks/monotonic-clock@0.2.9": {"now": monotonic_now, "resolution": lambda _store: 1_000},
-        "wasi:random/random@0.2.9": {"get-random-bytes": random_bytes, "get-random-u64": u64("random.u64")},
-        "wasi:random/insecure@0.2.9": {
+        "wasi:clocks/wall-clock": {"now": wall_now, "resolution": lambda _store: datetime(1_000)},
+        "wasi:clocks/monotonic-clock": {"now": monotonic_now, "resolution": lambda _store: 1_000},
+        "wasi:random/random": {"get-random-bytes": random_bytes, "get-random-u64": u64("random.u64")},
+        "wasi:random/insecure": {
             "get-insecure-random-bytes": random_bytes,
             "get-insecure-random-u64": u64("random.insecure-u64"),
         },
-        "wasi:random/insecure-seed@0.2.9": {"insecure-seed": insecure_seed},
+        "wasi:random/insecure-seed": {"insecure-seed": insecure_seed},
     }
+
+
+def shadow_for(shadows: Shadows, interface: str) -> dict[str, Callable[..., Any]] | None:
+    """The recording functions for an imported interface (``wasi:random/random@0.2.N``, any N), or None."""
+    base = wasi_02_base(interface)
+    return shadows.get(base) if base is not None else None
 
 
 def datetime(nanos: int) -> wc.Record:
