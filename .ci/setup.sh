@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up everything golemsim needs, and is fast when repeated:
 #   a virtual env in .venv, the package with its dev, plot, widget and notebook tools, Debian's chromium
-#   (when missing and we are root), and the template builds
-#   (componentize-py, cached in ~/.cache/golemsim by a hash of each template's sources).
+#   (when missing and we are root), Debian's clang + lld + wasi-libc and the npm tools of tools/wasm-toolchain
+#   (jco, for the C components of tests/test_wasi_components.py), and the template builds
+#   (componentize-py, and the C ones, cached in ~/.cache/golemsim by a hash of each template's sources).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,7 +48,50 @@ if [ ! -x /usr/bin/chromium ]; then
     fi
 fi
 
+# tests/test_wasi_components.py builds C components (tests/templates/c-clock): Debian's clang, lld and
+# wasi-libc (+ clang's wasm32 builtins) compile them, the jco pinned in tools/wasm-toolchain makes them components.
+c_packages=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
+c_missing=()
+for package in "${c_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || c_missing+=("$package")
+done
+if [ ${#c_missing[@]} -gt 0 ]; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        echo "==> installing Debian's ${c_missing[*]} (for the C components of tests/test_wasi_components.py)"
+        if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${c_missing[@]}" >/dev/null; }; then
+            echo "could not install ${c_missing[*]} with apt-get: tests/test_wasi_components.py will skip (or fail, with CI=true)" >&2
+        fi
+    else
+        echo "note: Debian packages ${c_missing[*]} are missing and installing them needs root and apt-get:" \
+            "tests/test_wasi_components.py will skip (or fail, with CI=true); install them to run it" >&2
+    fi
+fi
+toolchain=tools/wasm-toolchain
+toolchain_stamp="$toolchain/node_modules/.golemsim-installed-$(sha256sum "$toolchain/package-lock.json" | cut -c1-16)"
+if [ ! -f "$toolchain_stamp" ]; then
+    if command -v npm >/dev/null; then
+        echo "==> installing the pinned npm tools of $toolchain (npm ci)"
+        if (cd "$toolchain" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+            touch "$toolchain_stamp"
+        else
+            echo "npm ci failed in $toolchain: tests/test_wasi_components.py will skip (or fail, with CI=true)" >&2
+        fi
+    else
+        echo "note: npm is missing (install Node.js 20 or newer): tests/test_wasi_components.py will skip" \
+            "(or fail, with CI=true)" >&2
+    fi
+fi
+
 echo "==> building templates (cached by source hash)"
 for template in templates/*/ tests/templates/*/; do
     [ -f "$template/golemsim.toml" ] && .venv/bin/golemsim build "$template"
+done
+for world in clock-reader forecaster fetcher; do
+    if built=$(bash tests/templates/c-clock/build.sh "$world"); then
+        echo "c-clock $world: $built"
+    else
+        status=$?
+        [ "$status" = 3 ] && break  # a tool is missing: build.sh said which, and the tests skip (or fail under CI)
+        exit "$status"
+    fi
 done
