@@ -19,12 +19,11 @@ from ..core.errors import GolemError, OplogCompacted
 from ..core.history import History, analyze
 from ..core.ids import WorkerId
 from ..core.instance import WorkerInstance
-from ..core.oplog.entries import HostCall, InvocationCompleted
+from ..core.oplog.entries import HostCall, InvocationCompleted, OplogEntry
 from ..core.oplog.memory_store import MemoryOplogStore
 from ..core.oplog.store import OplogStore
 from ..core.oplog_writer import OplogWriter
 from ..core.policy import ResourceLimits, RetryPolicy
-from ..core.rebuild import full_history
 from ..core.recovery import replay_completed
 from ..core.templates import TemplateRegistry
 from .clients import ClientOp
@@ -54,18 +53,29 @@ class Verdict:
         }
 
 
-def _verdict(name: str, checked: int, problems: list[dict[str, Any]], note: str = "") -> Verdict:
+def verdict(name: str, checked: int, problems: list[dict[str, Any]], note: str = "") -> Verdict:
+    """A verdict that keeps the first MAX_EXAMPLES counter-examples and counts them all."""
     return Verdict(name, not problems, checked, problems[:MAX_EXAMPLES], note, len(problems))
+
+
+def whole_oplog(store: OplogStore, worker: WorkerId) -> tuple[list[tuple[int, OplogEntry]], bool]:
+    """The worker's ``(index, entry)`` pairs, archived then hot, and whether that is all of them
+    (False when compaction dropped older entries: the hot ones alone, led by a checkpoint)."""
+    first = store.first_index(worker)
+    hot = list(enumerate(store.read(worker, first), first))
+    if first <= 1:
+        return hot, True
+    try:
+        archived = store.read_archived(worker, 1, first - 1)
+    except OplogCompacted:
+        return hot, False
+    return list(enumerate(archived, 1)) + hot, True
 
 
 def whole_history(store: OplogStore, worker: WorkerId) -> History:
     """Archived and hot entries together (the hot ones alone if older ones were dropped)."""
-    first = store.first_index(worker)
-    hot = analyze(list(enumerate(store.read(worker, first), first)))
-    try:
-        return full_history(store, worker, hot)
-    except OplogCompacted:
-        return hot
+    entries, _complete = whole_oplog(store, worker)
+    return analyze(entries)
 
 
 def no_acknowledged_invocation_lost(history: list[ClientOp], store: OplogStore) -> Verdict:
@@ -88,7 +98,7 @@ def no_acknowledged_invocation_lost(history: list[ClientOp], store: OplogStore) 
                     "found": type(outcome).__name__ if outcome else None,
                 }
             )
-    return _verdict("no-acknowledged-invocation-lost", len(acknowledged), problems)
+    return verdict("no-acknowledged-invocation-lost", len(acknowledged), problems)
 
 
 def effects_once(history: list[ClientOp], store: OplogStore, ledger: list[ServiceRecord]) -> Verdict:
@@ -128,7 +138,7 @@ def effects_once(history: list[ClientOp], store: OplogStore, ledger: list[Servic
                             "problem": "acknowledged, but the service never applied it",
                         }
                     )
-    return _verdict("effects-at-most-once-and-exactly-once-when-acknowledged", checked, problems)
+    return verdict("effects-at-most-once-and-exactly-once-when-acknowledged", checked, problems)
 
 
 class _FrozenClock(RealEnvironment):
@@ -174,7 +184,7 @@ def serial_replay_matches(
             problems.append(
                 {"worker": str(worker), "replayed": replayed, "cluster_state": expected, "serial_state": state.result}
             )
-    return _verdict("final-state-equals-serial-replay", len(final_states), problems)
+    return verdict("final-state-equals-serial-replay", len(final_states), problems)
 
 
 def _fresh_instance(
@@ -211,7 +221,7 @@ def stock_never_negative(ledger: list[ServiceRecord], stock: dict[str, int], def
             problems.append({"sku": sku, "stock": on_hand, "problem": "negative stock"})
         if on_hand != default_stock - moved[sku]:
             problems.append({"sku": sku, "stock": on_hand, "expected": default_stock - moved[sku]})
-    return _verdict("stock-never-negative", len(set(stock) | set(moved)), problems)
+    return verdict("stock-never-negative", len(set(stock) | set(moved)), problems)
 
 
 def orders_consistent(ledger: list[ServiceRecord]) -> Verdict:
@@ -256,7 +266,7 @@ def orders_consistent(ledger: list[ServiceRecord]) -> Verdict:
             problems.append({"order": order_id, "problem": "charged but its reservation was released"})
         elif kept <= 0 and held:
             problems.append({"order": order_id, "problem": "reserved and never released (not charged)"})
-    return _verdict("orders-whole-or-undone", len(orders), problems)
+    return verdict("orders-whole-or-undone", len(orders), problems)
 
 
 def auctions_charged_once(ledger: list[ServiceRecord], final_states: dict[WorkerId, Any]) -> Verdict:
@@ -276,7 +286,7 @@ def auctions_charged_once(ledger: list[ServiceRecord], final_states: dict[Worker
         winner = state.get("winner")
         if state.get("state") == "closed" and winner and charges[f"auction/{worker.name}"] != 1:
             problems.append({"auction": worker.name, "problem": "closed with a winner, not charged exactly once"})
-    return _verdict("auction-one-winner-charged-once", len(final_states), problems)
+    return verdict("auction-one-winner-charged-once", len(final_states), problems)
 
 
 LEAVING_CARTS = ("remove-item", "clear", "checkout")
@@ -308,7 +318,7 @@ def carts_conserve_items(store: OplogStore, final_states: dict[WorkerId, Any], c
         for sku in sorted(set(added) | set(held))
         if added[sku] != held[sku]
     ]
-    return _verdict(name, checked, problems)
+    return verdict(name, checked, problems)
 
 
 def _is_ok(outcome: Any) -> bool:
