@@ -12,7 +12,7 @@ from sim_runs import failed, run
 
 from golemsim.core.ids import WorkerId
 from golemsim.core.oplog.memory_store import MemoryOplogStore
-from golemsim.sim import checkers
+from golemsim.sim import call_checkers, checkers
 from golemsim.sim.runner import RunResult
 from golemsim.sim.services import ServiceRecord
 from golemsim.sim.sim_environment import EPOCH_NS
@@ -45,6 +45,17 @@ cluster: {nodes: 2, shards: 4}
 workload: {mode: closed, clients: 3, operations: 30, keys: 3}
 """
 
+BANKS = """
+name: a few bank accounts, a node crashing
+app: bank
+store: memory
+seed: 5
+cluster: {nodes: 2, shards: 4}
+workload: {mode: closed, clients: 4, operations: 60, keys: 5}
+faults:
+  - {at: 0.5, kind: crash, target: node-1, duration: 1}
+"""
+
 
 @pytest.fixture(scope="module")
 def counters() -> RunResult:
@@ -56,6 +67,13 @@ def counters() -> RunResult:
 @pytest.fixture(scope="module")
 def checkouts() -> RunResult:
     result = run(CHECKOUTS, templates=("checkout",))
+    assert result.valid, failed(result)
+    return result
+
+
+@pytest.fixture(scope="module")
+def banks() -> RunResult:
+    result = run(BANKS, templates=("bank",))
     assert result.valid, failed(result)
     return result
 
@@ -301,3 +319,57 @@ def test_carts_holding_more_or_less_than_was_added_are_reported(carts: RunResult
     verdict = checkers.carts_conserve_items(store, fewer, cart_workers)
     assert not verdict.valid
     assert verdict.counterexamples == [{"sku": line["sku"], "added": added, "in_carts": added - line["quantity"]}]
+
+
+def account(balance: int, in_doubt: int = 0) -> dict[str, int]:
+    return {"balance": balance, "in-doubt": in_doubt, "transfers-out": 0, "refunds": 0}
+
+
+def test_a_real_bank_run_conserves_money_and_its_calls_agree(banks: RunResult) -> None:
+    states = banks.final_states
+    assert len(states) == 5
+    verdict = checkers.bank_conserves_money(states, 5000, accounts=5)
+    assert verdict.valid and verdict.checked == 5, verdict.counterexamples
+    in_doubt = sum(state["in-doubt"] for state in states.values())
+    balances = sum(state["balance"] for state in states.values())
+    assert verdict.note == f"5 accounts: balances {balances}, in doubt {in_doubt}, deposited 5000"
+
+    store = banks.cluster.storage.store
+    calls = call_checkers.worker_calls_agree(store)
+    assert calls.valid and calls.checked == 60, calls.counterexamples
+    stuck = call_checkers.nothing_stuck(store, banks.cluster.now_ns() // 1_000_000)
+    assert stuck.valid and stuck.note == "explained: nothing open", stuck.counterexamples
+
+    richer = copy.deepcopy(states)
+    first = sorted(richer, key=str)[0]
+    richer[first]["balance"] += 1
+    verdict = checkers.bank_conserves_money(richer, 5000, accounts=5)
+    assert not verdict.valid
+    assert verdict.counterexamples == [
+        {"deposited": 5000, "balances": balances + 1, "in_doubt": in_doubt, "problem": "money was made"}
+    ]
+
+
+def test_money_in_doubt_may_or_may_not_have_arrived() -> None:
+    a, b, c = (WorkerId("bank", name) for name in "abc")
+    arrived = {a: account(70, in_doubt=30), b: account(130)}
+    lost_on_the_way = {a: account(70, in_doubt=30), b: account(100)}
+    assert checkers.bank_conserves_money(arrived, 200).valid
+    assert checkers.bank_conserves_money(lost_on_the_way, 200).valid
+
+    verdict = checkers.bank_conserves_money({a: account(70, in_doubt=30), b: account(90)}, 200)
+    assert not verdict.valid
+    assert verdict.counterexamples == [{"deposited": 200, "balances": 160, "in_doubt": 30, "problem": "money was lost"}]
+
+    unreadable = {a: account(100), b: account(100), c: {"unreadable": "node down"}}
+    verdict = checkers.bank_conserves_money(unreadable, 200)
+    assert verdict.counterexamples == [
+        {"account": "bank/c", "problem": "its state could not be read: {'unreadable': 'node down'}"}
+    ]
+
+
+def test_money_is_not_summed_over_a_sample_of_the_accounts() -> None:
+    sample = {WorkerId("bank", "a"): account(5)}
+    verdict = checkers.bank_conserves_money(sample, 2000, accounts=2)
+    assert verdict.valid and verdict.checked == 0
+    assert verdict.note == "skipped: 1 of 2 accounts were read (check_limit); the sum needs them all"

@@ -325,3 +325,36 @@ def _is_ok(outcome: Any) -> bool:
     return isinstance(outcome, InvocationCompleted) and not (
         isinstance(outcome.result, dict) and "err" in outcome.result
     )
+
+
+def bank_conserves_money(final_states: dict[WorkerId, Any], opening_total: int, accounts: int | None = None) -> Verdict:
+    """Transfers move money, never make or lose it. Over all bank accounts the balances add up to
+    ``opening_total`` (the money deposited), except for money in doubt: it left its account and
+    may or may not have arrived, so ``balances <= opening_total <= balances + in-doubt`` (equal
+    when nothing is in doubt). ``accounts`` is how many accounts there are: a sample of fewer
+    (check_limit) cannot be summed, and the check says it was skipped."""
+    name = "bank-conserves-money"
+    states = sorted(((w, s) for w, s in final_states.items() if w.template == "bank"), key=lambda item: str(item[0]))
+    if accounts is not None and len(states) < accounts:
+        note = f"skipped: {len(states)} of {accounts} accounts were read (check_limit); the sum needs them all"
+        return Verdict(name, True, 0, note=note)
+    problems: list[dict[str, Any]] = []
+    balances = in_doubt = 0
+    for worker, state in states:
+        if not (isinstance(state, dict) and isinstance(state.get("balance"), int)):
+            problems.append({"account": str(worker), "problem": f"its state could not be read: {state!r}"})
+            continue
+        balances += state["balance"]
+        in_doubt += state.get("in-doubt", 0)
+    if not problems and not balances <= opening_total <= balances + in_doubt:
+        made = balances > opening_total
+        problems.append(
+            {
+                "deposited": opening_total,
+                "balances": balances,
+                "in_doubt": in_doubt,
+                "problem": "money was made" if made else "money was lost",
+            }
+        )
+    note = f"{len(states)} accounts: balances {balances}, in doubt {in_doubt}, deposited {opening_total}"
+    return verdict(name, len(states), problems, note)

@@ -153,9 +153,54 @@ class AuctionWorkload(Workload):
         return Operation("bid", "POST", f"/auctions/lot-{lot}/bids", body, f"bid-{n}")
 
 
+class BankWorkload(Workload):
+    """Accounts opened with the same balance, then transfers between random pairs of them; each
+    transfer is one worker-to-worker call (withdraw here, deposit there)."""
+
+    app = "bank"
+    templates = ("bank",)
+    api = "bank.api.yaml"
+    state_function = {"bank": "state"}
+
+    def __init__(self, keys: Keys, opening_balance: int = 1000) -> None:
+        if keys.count < 2:
+            raise BadRequest("the bank workload needs at least two accounts (keys: 2 or more)")
+        super().__init__(keys)
+        self.opening_balance = opening_balance
+
+    @property
+    def opening_total(self) -> int:
+        """The money ``setup`` deposits over all accounts (what bank-conserves-money expects)."""
+        return self.opening_balance * self.keys.count
+
+    @staticmethod
+    def account(index: int) -> str:
+        return f"acct-{index}"
+
+    def setup(self, start_ms: int) -> list[Operation]:
+        return [
+            Operation(
+                "deposit",
+                "POST",
+                f"/accounts/{self.account(i)}/deposit",
+                {"amount": self.opening_balance},
+                f"open-{i}",
+            )
+            for i in range(self.keys.count)
+        ]
+
+    def next(self, rng: random.Random, n: int, now_ms: int) -> Operation:
+        source = self.keys.pick(rng)
+        target = rng.randrange(self.keys.count - 1)  # any other account, uniformly
+        target += target >= source
+        body = {"to": self.account(target), "amount": rng.randint(1, 50), "delay-ms": 0}
+        return Operation("transfer", "POST", f"/accounts/{self.account(source)}/transfers", body, f"transfer-{n}")
+
+
 WORKLOADS: dict[str, type[Workload]] = {
     "counter": CounterWorkload,
     "checkout": CheckoutWorkload,
     "shopping-cart": CartWorkload,
     "auction": AuctionWorkload,
+    "bank": BankWorkload,
 }
