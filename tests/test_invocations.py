@@ -116,6 +116,7 @@ def test_live_instances_are_bounded_and_suspended_workers_recover(
         assert any(e.kind == "suspend" for _, e in ex.oplog("testkit/w0"))
 
 
-def test_a_worker_cannot_invoke_itself(executor: Executor) -> None:
+def test_a_worker_calling_itself_is_a_call_cycle_refused_before_it_runs(executor: Executor) -> None:
     result = executor.invoke("testkit", "me", "call-worker", ["testkit", "me", "add", "[1]"])
-    assert "cannot invoke itself" in result["err"]
+    assert result["err"] == "call cycle: testkit/me -> testkit/me"
+    assert executor.invoke("testkit", "me", "add", [0]) == 0  # add(1) never ran

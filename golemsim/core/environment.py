@@ -34,8 +34,19 @@ class ServiceRequest:
     idempotency_key: str
 
 
-Router = Callable[[WorkerId, str, list[Any], str], Any]
-"""Delivers an invocation to a worker: ``(target, function, args, idempotency_key) -> result``."""
+@dataclass(frozen=True)
+class WorkerCall:
+    """One worker-to-worker call: ``caller`` invokes ``function(*args)`` on ``target`` under ``key``."""
+
+    caller: WorkerId
+    target: WorkerId
+    function: str
+    args: list[Any]
+    key: str
+
+
+Router = Callable[[WorkerCall], Future[Any]]
+"""Delivers a worker-to-worker call durably; the future resolves with the target's answer."""
 
 Scheduler = Callable[[WorkerId, str, list[Any], int, str], None]
 """Durably schedules an invocation: ``(target, function, args, due_ms, idempotency_key)``."""
@@ -79,7 +90,15 @@ class Environment(Protocol):
         """Answer a request, or raise ServiceRejected / ServiceUnavailable."""
         ...
 
-    def invoke_worker(self, target: WorkerId, function: str, args: list[Any], idempotency_key: str) -> Any: ...
+    def send_call(self, call: WorkerCall) -> Future[Any]:
+        """Deliver a call to its target durably and exactly once (the same key joins or returns
+        the first run), re-sending through lost answers, shard moves and partitions however long.
+
+        Returns a future of the target's result: its exception is the target's definite refusal
+        or failure. Raises CallCycle (or another GolemError) when the call is refused before
+        delivery, so the target never runs it.
+        """
+        ...
 
     def schedule_invocation(
         self, target: WorkerId, function: str, args: list[Any], due_ms: int, idempotency_key: str
@@ -141,10 +160,10 @@ class RealEnvironment:
         service = self.services.get(request.service)
         return service.handle(request.operation, request.payload, request.idempotency_key)
 
-    def invoke_worker(self, target: WorkerId, function: str, args: list[Any], idempotency_key: str) -> Any:
+    def send_call(self, call: WorkerCall) -> Future[Any]:
         if self.router is None:
             raise RuntimeError("this environment has no router for worker-to-worker calls")
-        return self.router(target, function, args, idempotency_key)
+        return self.router(call)
 
     def schedule_invocation(
         self, target: WorkerId, function: str, args: list[Any], due_ms: int, idempotency_key: str

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+from typing import Any
+
 
 class GolemError(Exception):
     """Base class of every golemsim error."""
@@ -89,13 +92,44 @@ class Interrupted(GolemError):
 
 
 class Suspended(GolemError):
-    """The invocation waits (a long durable sleep, or an unfinished promise): its instance is
-    dropped and the executor resumes it from the oplog when the wait is over."""
+    """The invocation waits (a long durable sleep, an unfinished promise, or a call to another
+    worker not yet answered): its instance is dropped and the executor resumes it from the
+    oplog when the wait is over."""
 
-    def __init__(self, message: str, *, until_ms: int | None = None, promise_id: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        until_ms: int | None = None,
+        promise_id: str | None = None,
+        call: Future[Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.until_ms = until_ms
         self.promise_id = promise_id
+        self.call = call
+        """For a call to another worker: resolved when the target has answered."""
+
+
+class CallCycle(GolemError):
+    """A worker-to-worker call would close a cycle of workers waiting on each other; it was
+    refused before its target saw it (the target never runs it)."""
+
+
+class InvocationPending(GolemError):
+    """The invocation was accepted but its answer was not back by the request's deadline.
+
+    It may still complete (exactly once): ask again with the same idempotency key.
+    """
+
+    def __init__(self, worker: str, key: str, waited: float | None = None) -> None:
+        waited_text = f" within {waited:g} s" if waited is not None else " in time"
+        super().__init__(
+            f"the invocation on worker {worker} is accepted but not finished{waited_text}; "
+            f"ask again with Idempotency-Key: {key} for its result"
+        )
+        self.worker = worker
+        self.key = key
 
 
 class SnapshotError(GolemError):

@@ -30,7 +30,7 @@ from .oplog.entries import (
 )
 
 REPLAYABLE = (HostCall, BeginRemoteWrite, AtomicBegin, AtomicEnd)
-WAITS = ("sleep", "await-promise")
+WAITS = ("sleep", "await-promise", "invoke-worker")
 """Host calls that may suspend an invocation."""
 
 
@@ -42,7 +42,8 @@ class WorkerStatus(StrEnum):
     SUSPENDED = "suspended"
     RETRYING = "retrying"
     WAITING = "waiting"
-    """Suspended inside an invocation: a long durable sleep, or a promise not yet completed."""
+    """Suspended inside an invocation: a long durable sleep, a promise not yet completed, or a call
+    to another worker not yet answered."""
     INTERRUPTED = "interrupted"
     FAILED = "failed"
 
@@ -64,7 +65,7 @@ class InvocationRecord:
 
     @property
     def waiting_on(self) -> BeginRemoteWrite | None:
-        """The open sleep or promise await this invocation stopped in, if it did."""
+        """The open sleep, promise await or worker-to-worker call this invocation stopped in, if it did."""
         if not self.calls:
             return None
         _, last = self.calls[-1]

@@ -26,7 +26,7 @@ import wasmtime
 from wasmtime import component as wc
 
 from .engine import EPOCH_TICK_SECONDS, Engine
-from .environment import Environment, ServiceRequest
+from .environment import Environment, ServiceRequest, WorkerCall
 from .errors import GolemError, Interrupted, ReplayDivergence, SnapshotError, Suspended, UnsupportedHostCall
 from .ids import WorkerId
 from .oplog.entries import AtomicBegin, AtomicEnd, BeginRemoteWrite, ErrorRecorded, HostCall, OplogEntry
@@ -512,14 +512,27 @@ class WorkerInstance:
         request = {"template": target.template, "name": target.name, "function": function, "args": args, "key": key}
 
         def perform(_begin: BeginRemoteWrite | None) -> Any:
+            # Sent with the same key on every run (a re-sent call joins or returns the first run).
+            # The caller waits for the answer however long; past suspend_after it waits parked.
             try:
-                target_id = WorkerId(target.template, target.name)
-                if target_id == self.worker:
-                    return {"err": {"rejected": f"worker {self.worker} cannot invoke itself (it would wait forever)"}}
-                return {"ok": self.environment.invoke_worker(target_id, function, args, key)}
+                call = WorkerCall(self.worker, WorkerId(target.template, target.name), function, args, key)
+                answer = self.environment.send_call(call)
             except Interrupted:
                 raise
-            except GolemError as error:
+            except GolemError as refused:  # refused before delivery: the target never runs it
+                return {"err": {"rejected": str(refused)}}
+            waits = f"{self.worker} waits for {call.target} to answer {key}"
+            try:
+                return {"ok": self.environment.wait(answer, self.suspend_after_ms / 1000)}
+            except TimeoutError:
+                raise Suspended(waits, call=answer) from None
+            except Interrupted:
+                if not answer.done():
+                    raise  # this worker's own executor is stopping it
+                # The target was interrupted by an operator: the call stays accepted there and
+                # runs on resume. Ask again (the same key) until it answers.
+                raise Suspended(waits, call=answer) from None
+            except GolemError as error:  # refused, or the target's invocation failed: its state is unchanged
                 return {"err": {"rejected": str(error)}}
 
         return _to_guest_result(self._durable("invoke-worker", request, perform, remote_write=True))
@@ -599,8 +612,9 @@ class WorkerInstance:
         self.writer.add(AtomicEnd(begin, at_ms=self._now_ms()), durable=True)
 
     def _log(self, _store: Any, level: str, message: str) -> None:
-        if self.context is not None and self.context.replaying:
-            return
+        context = self.context
+        if context is None or not context.may_go_live or context.replaying:
+            return  # printed once, when the code first ran: never while it is replayed
         log.log(_LOG_LEVELS.get(level.lower(), logging.INFO), "[%s] %s", self.worker, message)
 
 

@@ -13,10 +13,12 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
 
+from .call_graph import CallGraph, describe_cycle
 from .engine import Engine
-from .environment import Environment, RealEnvironment, TimerDriver
+from .environment import Environment, RealEnvironment, TimerDriver, WorkerCall
 from .errors import (
     BadRequest,
+    CallCycle,
     GolemError,
     Interrupted,
     InvocationFailed,
@@ -86,8 +88,11 @@ class WorkerHost:
             self.engine = engine or Engine()
             self.templates = TemplateRegistry(templates, self.engine)
         self.environment: Environment = environment or RealEnvironment()
+        self._calls = CallGraph()
+        """Who waits on whom through worker-to-worker calls on this executor (real mode)."""
+        self._calls_lock = threading.Lock()
         if isinstance(self.environment, RealEnvironment) and self.environment.router is None:
-            self.environment.router = self._route
+            self.environment.router = self._send_call
             self.environment.scheduler = self._schedule_from_worker
         self.max_live_instances = max_live_instances
         self.snapshots = snapshots
@@ -123,9 +128,13 @@ class WorkerHost:
         """Invoke ``function(*args)`` on a worker and return its JSON result.
 
         A repeated ``idempotency_key`` returns the first result without running again.
-        Raises InvocationFailed (trap, limits), BadRequest, TemplateNotFound or WorkerFailed.
+        Raises InvocationFailed (trap, limits), BadRequest, TemplateNotFound or WorkerFailed;
+        with a ``timeout``, TimeoutError when the answer is not back by then (the invocation
+        stays accepted and runs on: ask again with the same key).
         """
-        future, inline = self._accept(template, worker, function, args, idempotency_key, inline=True)
+        # Without a deadline an idle worker runs on the caller's thread (no hand-off); with one,
+        # on its own, so that the caller's wait can end in time.
+        future, inline = self._accept(template, worker, function, args, idempotency_key, inline=timeout is None)
         if inline is not None:
             self._drain(inline, inline=True)
         return self.environment.wait(future, timeout)
@@ -211,8 +220,33 @@ class WorkerHost:
             slot.writer.add(Create(template, compiled.version, compiled.component_hash, at_ms=now), durable=False)
         slot.writer.add(dataclasses.replace(pending, at_ms=now), durable=durable)
 
-    def _route(self, target: WorkerId, function: str, args: list[Any], key: str) -> Any:
-        return self.invoke(target.template, target.name, function, args, idempotency_key=key)
+    def _send_call(self, call: WorkerCall) -> Future[Any]:
+        """A worker-to-worker call on this executor: refused if it would close a call cycle,
+        else accepted durably at its target. The caller waits on the returned future."""
+        target = call.target
+        with self._calls_lock:
+            if self._knows(target, call.key):  # accepted before (a re-sent call): no new refusal
+                self._calls.force(call.caller, call.key, target)
+            else:
+                cycle = self._calls.enter(call.caller, call.key, target)
+                if cycle is not None:
+                    raise CallCycle(describe_cycle(cycle))
+        try:
+            answer = self.submit(target.template, target.name, call.function, call.args, idempotency_key=call.key)
+        except BaseException:
+            self._leave_call(call)
+            raise
+        answer.add_done_callback(lambda _: self._leave_call(call))
+        return answer
+
+    def _knows(self, worker_id: WorkerId, key: str) -> bool:
+        """Whether a loaded worker has accepted invocation ``key`` (pending, running or done)."""
+        slot = self._slots.get(worker_id)
+        return slot is not None and (key in slot.waiting or key in slot.results)
+
+    def _leave_call(self, call: WorkerCall) -> None:
+        with self._calls_lock:
+            self._calls.leave(call.caller, call.key)
 
     def schedule(
         self,
@@ -272,6 +306,12 @@ class WorkerHost:
                 return
             slot.queue.append(job)
             self._start_draining(slot)
+
+    def _answered(self, slot: WorkerSlot, job: Job) -> None:
+        """The call a parked invocation waits on has its answer: run the invocation on."""
+        with slot.lock:
+            if job.parked == "call" and slot.queue and slot.queue[0] is job and not self._closed:
+                self._wake(slot, job)
 
     def _wake(self, slot: WorkerSlot, job: Job) -> None:
         """A parked invocation may go on (caller holds the slot's lock)."""
@@ -350,8 +390,10 @@ class WorkerHost:
             if until - self._now_ms() > self.suspend_after_ms:
                 job.parked = "sleep"
                 self._add_timer(until, slot.worker_id, job.key)
-        elif not slot.promises.get(str(waiting_on.request["promise_id"]), (False, None))[0]:
-            job.parked = "promise"
+        elif waiting_on.function == "await-promise":
+            if not slot.promises.get(str(waiting_on.request["promise_id"]), (False, None))[0]:
+                job.parked = "promise"
+        # A call to another worker is re-sent (same key) when the invocation runs on: not parked here.
 
     def _start_draining(self, slot: WorkerSlot) -> None:
         if slot.draining or self._closed or slot.interrupted:
@@ -486,11 +528,18 @@ class WorkerHost:
                 job.reload = True
                 if wait.promise_id is not None and slot.promises.get(wait.promise_id, (False, None))[0]:
                     return  # completed while this run was stopping: the drain runs it again
-                job.parked = "sleep" if wait.until_ms is not None else "promise"
+                if wait.until_ms is not None:
+                    job.parked = "sleep"
+                elif wait.call is not None:
+                    job.parked = "call"
+                else:
+                    job.parked = "promise"
                 if slot.interrupted:
                     job.parked = "interrupted"
                 if wait.until_ms is not None:
                     self._add_timer(wait.until_ms, slot.worker_id, job.key)
+            if wait.call is not None:  # outside the lock: a done future calls back at once
+                wait.call.add_done_callback(lambda _: self._answered(slot, job))
             return
         except Interrupted:
             slot.instance = None

@@ -41,7 +41,8 @@ class Job:
     resumed: bool = False
     """Queued on recovery: the invocation was unfinished when the executor stopped."""
     parked: str | None = None
-    """Why this started invocation waits instead of running: "sleep", "promise" or "interrupted"."""
+    """Why this started invocation waits instead of running: "sleep", "promise", "call" (a call to
+    another worker not yet answered) or "interrupted"."""
     reload: bool = False
     """Re-read the invocation's record from the oplog before running (it was parked)."""
     due_ms: int | None = None
