@@ -126,7 +126,7 @@ class Clients:
             except NoResponse:
                 continue
             record.bound = bound or record.bound
-            if response.status == 503 and attempt <= self.settings.retries:
+            if response.status in (503, 504) and attempt <= self.settings.retries:  # retry: ask again, same key
                 yield env.timeout(0.1 * attempt)
                 continue
             self._finish(record, response)

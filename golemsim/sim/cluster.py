@@ -32,6 +32,7 @@ from .shards import ShardManager, shard_of
 from .sim_environment import EPOCH_NS
 from .storage import OplogStorage, StorageSettings
 from .trace import Trace
+from .worker_calls import WorkerCalls
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,9 @@ class ClusterSettings:
     request_timeout: float = 3.0
     """Gateway (or worker) to node: seconds before the call is sent again."""
     call_deadline: float = 60.0
-    """Seconds the router keeps retrying before it answers 'unreachable'."""
+    """Seconds the gateway's router keeps retrying a request before it answers 504 "pending" (with
+    the idempotency key to ask again with). Worker-to-worker calls have no deadline: they are
+    re-sent with the same key until the target answers."""
     retry_backoff: float = 0.1
     storage_timeout: float = 2.0
     service_timeout: float = 1.0
@@ -100,6 +103,7 @@ class Cluster:
         self.services = SimServices(self.env, random.Random(f"{seed}/services"), settings.services)
         self.shard_manager = ShardManager(self, settings.shards)
         self.router = Router(self)
+        self.calls = WorkerCalls(self)
         self.nodes = {name: Node(self, name) for name in (f"node-{i}" for i in range(1, settings.nodes + 1))}
         self.gateway = SimGateway(self, api, random.Random(f"{seed}/gateway"))
         self.observers = Observers()

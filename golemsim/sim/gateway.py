@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from ..core.errors import InvocationPending
 from ..core.ids import WorkerId
 from ..core.templates import FunctionSignature
 from ..gateway import ApiDefinition, Gateway, Request, Response
 from ..gateway.gateway import Invocation
 from .baton import Owner
+from .router import Unreachable
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -57,7 +59,10 @@ class SimBackend:
         self.bound[id(thread)] = Bound(invocation.worker_id, invocation.function, invocation.args, key)
         if key is None:
             key = str(self.cluster.new_uuid())
-        return self.cluster.router.invoke(ENDPOINT, invocation.worker_id, invocation.function, invocation.args, key)
+        try:
+            return self.cluster.router.invoke(ENDPOINT, invocation.worker_id, invocation.function, invocation.args, key)
+        except Unreachable:  # it may have been accepted and may still complete: never a refusal
+            raise InvocationPending(str(invocation.worker_id), key, self.cluster.settings.call_deadline) from None
 
     def complete_promise(self, promise_id: str, value: Any) -> bool:
         return self.cluster.router.complete_promise(ENDPOINT, promise_id, value)

@@ -30,12 +30,15 @@ class Router:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
 
-    def call(self, source: str, worker: WorkerId, call: Call) -> Any:
-        """Run ``call`` on the executor that owns ``worker`` (on a simulated thread)."""
+    def call(self, source: str, worker: WorkerId, call: Call, *, until_answered: bool = False) -> Any:
+        """Run ``call`` on the executor that owns ``worker`` (on a simulated thread).
+
+        Keeps trying for the settings' call_deadline, then raises Unreachable; with
+        ``until_answered``, for as long as it takes."""
         cluster = self.cluster
         settings = cluster.settings
         env = cluster.env
-        deadline = env.now + settings.call_deadline
+        deadline = None if until_answered else env.now + settings.call_deadline
         shard = cluster.shard_of(worker)
         attempt = 0
         while True:
@@ -59,21 +62,25 @@ class Router:
             attempt += 1
             cluster.metrics.count("retries")
             cluster.trace.record(env.now, "retry", source=source, worker=str(worker), attempt=attempt, reason=reason)
-            if env.now >= deadline:
+            if deadline is not None and env.now >= deadline:
                 raise Unreachable(f"no node answered for {worker} within {settings.call_deadline:g} s")
             cluster.baton.sleep(min(settings.retry_backoff * attempt, 1.0))
 
-    def invoke(self, source: str, worker: WorkerId, function: str, args: list[Any], key: str) -> Any:
+    def invoke(
+        self, source: str, worker: WorkerId, function: str, args: list[Any], key: str, *, until_answered: bool = False
+    ) -> Any:
         def run(executor: Executor) -> Any:
             return executor.invoke(worker.template, worker.name, function, args, idempotency_key=key)
 
-        return self.call(source, worker, Call(f"invoke:{function}", run))
+        return self.call(source, worker, Call(f"invoke:{function}", run), until_answered=until_answered)
 
     def schedule(self, source: str, worker: WorkerId, function: str, args: list[Any], due_ms: int, key: str) -> None:
+        """Schedule from a worker: durable and exactly once, so re-sent until the target accepts it."""
+
         def run(executor: Executor) -> Any:
             return executor.schedule(worker.template, worker.name, function, args, at_ms=due_ms, idempotency_key=key)
 
-        self.call(source, worker, Call(f"schedule:{function}", run))
+        self.call(source, worker, Call(f"schedule:{function}", run), until_answered=True)
 
     def complete_promise(self, source: str, promise_id: str, value: Any) -> bool:
         worker = promise_owner(promise_id)

@@ -211,6 +211,7 @@ def _settle(cluster: Cluster, nemesis: Nemesis) -> None:
             and not any(cluster.node_queues().values())
             and not cluster.scheduled()
             and not cluster.storage.pending_appends
+            and not cluster.calls.in_flight
         )
         if quiet:
             env.run(until=env.now + 2 * cluster.settings.heartbeat_timeout)  # let the shard map settle too

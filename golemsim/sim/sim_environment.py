@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from ..core.environment import Lock, ServiceRequest, TimerDriver
+from ..core.environment import Lock, ServiceRequest, TimerDriver, WorkerCall
 from ..core.ids import WorkerId
 from ..core.oplog.entries import OplogEntry
 from ..core.oplog.store import OplogStore
@@ -61,8 +61,8 @@ class SimEnvironment:
         except NoResponse as lost:
             raise ServiceUnavailable(f"{request.service}.{request.operation}: {lost}") from None
 
-    def invoke_worker(self, target: WorkerId, function: str, args: list[Any], idempotency_key: str) -> Any:
-        return self.cluster.router.invoke(self.endpoint, target, function, args, idempotency_key)
+    def send_call(self, call: WorkerCall) -> Future[Any]:
+        return self.cluster.calls.send(self.endpoint, self.owner, call)
 
     def schedule_invocation(
         self, target: WorkerId, function: str, args: list[Any], due_ms: int, idempotency_key: str

@@ -14,7 +14,9 @@ from typing import Any
 
 import simpy
 
+from ..core.call_graph import CallGraph
 from ..core.errors import GolemError
+from ..core.history import analyze
 from ..core.ids import WorkerId
 from ..core.oplog.entries import OplogEntry
 from ..core.oplog.store import OplogStore
@@ -65,6 +67,8 @@ class OplogStorage:
         self.commits = 0
         self.appended = 0
         self.fenced = 0
+        self.calls = CallGraph()
+        """Who waits on whom through worker-to-worker calls, cluster-wide (checked against the oplogs)."""
 
     # --- the nemesis' knobs ---
     def set_available(self, available: bool) -> None:
@@ -139,3 +143,18 @@ class OplogStorage:
         yield self.env.timeout(self.settings.write_latency * self.slowdown)
         self._check_lease(shard, epoch, what)
         return run()
+
+    def enter_call(self, caller: WorkerId, key: str, target: WorkerId) -> Generator[simpy.Event, Any, Any]:
+        """Record that ``caller`` waits on call ``key`` to ``target``; the cycle it would close, or None."""
+        yield self._available
+        yield self.env.timeout(self.settings.read_latency * self.slowdown)
+        return self.calls.enter(caller, key, target, self._still_waiting)
+
+    def _still_waiting(self, worker: WorkerId, key: str) -> bool:
+        """Whether ``worker``'s committed oplog shows its invocation still waiting on call ``key``."""
+        if not self.store.length(worker):
+            return False
+        first = self.store.first_index(worker)
+        in_flight = analyze(list(enumerate(self.store.read(worker, first), first))).in_flight
+        waiting = in_flight.waiting_on if in_flight is not None else None
+        return waiting is not None and waiting.function == "invoke-worker" and waiting.request.get("key") == key
