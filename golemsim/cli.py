@@ -302,8 +302,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .gateway import serve
 
     logging.getLogger("golemsim.gateway").setLevel(logging.INFO)  # one line a request on stderr
+    timeout = args.request_timeout if args.request_timeout > 0 else None
     return serve(
-        args.api, args.db, host=args.host, port=args.port, services=args.services, suspend_after=args.suspend_after
+        args.api,
+        args.db,
+        host=args.host,
+        port=args.port,
+        services=args.services,
+        suspend_after=args.suspend_after,
+        request_timeout=timeout,
     )
 
 
@@ -435,6 +442,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         metavar="SECONDS",
         help="a durable sleep longer than this suspends its worker instead of holding a thread (default 1)",
+    )
+    p.add_argument(
+        "--request-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="answer 504 'pending' (with the idempotency key to ask again with) when an invocation has not "
+        "finished by then; it runs on (default 30; 0 waits for ever)",
     )
     p.set_defaults(run=cmd_serve)
 

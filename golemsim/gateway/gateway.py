@@ -25,6 +25,7 @@ from ..core.errors import (
     GolemError,
     Interrupted,
     InvocationFailed,
+    InvocationPending,
     PromiseNotFound,
     TemplateNotFound,
     WorkerFailed,
@@ -143,11 +144,20 @@ class Backend(Protocol):
         ...
 
 
-class ExecutorBackend:
-    """A Backend over a real Executor (duck-typed, so the gateway does not import the executor)."""
+REQUEST_TIMEOUT_SECONDS = 30.0
+"""How long a request waits for its invocation's answer before it is answered 504 "pending"."""
 
-    def __init__(self, executor: Any) -> None:
+
+class ExecutorBackend:
+    """A Backend over a real Executor (duck-typed, so the gateway does not import the executor).
+
+    A request waits up to ``timeout`` seconds (None: for ever) for its invocation's answer;
+    past that the invocation runs on and the request is answered 504 with its idempotency key.
+    """
+
+    def __init__(self, executor: Any, *, timeout: float | None = REQUEST_TIMEOUT_SECONDS) -> None:
         self.executor = executor
+        self.timeout = timeout
 
     def signature(self, template: str, function: str) -> FunctionSignature:
         signature: FunctionSignature = self.executor.templates.get(template).function(function)
@@ -162,13 +172,18 @@ class ExecutorBackend:
         return bool(self.executor.recovering(template, worker))
 
     def invoke(self, invocation: Invocation) -> Any:
-        return self.executor.invoke(
-            invocation.template,
-            invocation.worker,
-            invocation.function,
-            invocation.args,
-            idempotency_key=invocation.idempotency_key,
-        )
+        key = invocation.idempotency_key or uuid.uuid4().hex  # named in a 504, so the client can ask again
+        try:
+            return self.executor.invoke(
+                invocation.template,
+                invocation.worker,
+                invocation.function,
+                invocation.args,
+                idempotency_key=key,
+                timeout=self.timeout,
+            )
+        except TimeoutError:
+            raise InvocationPending(str(invocation.worker_id), key, self.timeout) from None
 
     def complete_promise(self, promise_id: str, value: Any) -> bool:
         return bool(self.executor.complete_promise(promise_id, value))
@@ -335,6 +350,9 @@ class Gateway:
             return error_response(500, "invocation-failed", str(error))
         if isinstance(error, WorkerFailed):
             return error_response(500, "worker-failed", f"worker{where} cannot run: {error}")
+        if isinstance(error, InvocationPending):  # accepted, may still complete: ask again with the same key
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Idempotency-Key": error.key}
+            return error_response(504, "pending", str(error), headers=headers, idempotency_key=error.key)
         if isinstance(error, Interrupted):
             retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
             return error_response(503, "unavailable", f"the server is stopping{where}; retry", headers=retry)

@@ -16,7 +16,7 @@ from typing import IO, Any
 from ..core.errors import BadRequest
 from .check import check_against_templates
 from .definition import ApiDefinition, load_api_definition
-from .gateway import ExecutorBackend, Gateway, Request, Response, error_response
+from .gateway import REQUEST_TIMEOUT_SECONDS, ExecutorBackend, Gateway, Request, Response, error_response
 
 log = logging.getLogger("golemsim.gateway")
 
@@ -163,12 +163,15 @@ def serve(
     port: int = 8080,
     services: str | None = None,
     suspend_after: float = 1.0,
+    request_timeout: float | None = REQUEST_TIMEOUT_SECONDS,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
 ) -> int:
     """Load the definition, open the executor, deploy what is missing, check the routes, and serve until a signal.
 
     ``suspend_after``: durable sleeps longer than this many seconds suspend their worker.
+    ``request_timeout``: a request whose invocation has not answered by then gets 504 "pending"
+    with the idempotency key to ask again with (None: wait for ever).
     Prints the URL on one line to ``stdout`` once listening; SIGTERM or SIGINT stop it cleanly
     (requests in flight finish, then the executor closes). Returns the exit code.
     """
@@ -184,7 +187,7 @@ def serve(
     executor = Executor.open(db, services=registry, suspend_after=suspend_after)
     try:
         deploy_missing(executor, definition, err)
-        backend = ExecutorBackend(executor)
+        backend = ExecutorBackend(executor, timeout=request_timeout)
         check_against_templates(definition, backend.functions)
         server = GatewayServer(Gateway(definition, backend), host, port)
     except BaseException:
