@@ -159,14 +159,18 @@ class Executor(WorkerHost):
 
     def resume_all(self) -> int:
         """Recover every worker that has unfinished invocations; returns how many."""
-        resumed = 0
+        slots = []
         for worker_id, _length in self.oplogs.workers():
             slot = self._slot(worker_id)
             with slot.lock:
-                self._load(slot)
+                self._load(slot, start=False)
                 if slot.queue:
-                    resumed += 1
-        return resumed
+                    slots.append(slot)
+        self._enter_resumed_calls(slots)  # every surviving wait is known before anything runs
+        for slot in slots:
+            with slot.lock:
+                self._start_resumed(slot)
+        return len(slots)
 
     def update_worker(
         self, worker: WorkerId | str, to_version: int, *, mode: str = "auto", timeout: float | None = None

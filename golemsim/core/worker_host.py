@@ -224,6 +224,9 @@ class WorkerHost:
         """A worker-to-worker call on this executor: refused if it would close a call cycle,
         else accepted durably at its target. The caller waits on the returned future."""
         target = call.target
+        target_slot = self._slot(target)
+        with target_slot.lock:  # loaded first, so that _knows sees a call accepted before a restart
+            self._load(target_slot)
         with self._calls_lock:
             if self._knows(target, call.key):  # accepted before (a re-sent call): no new refusal
                 self._calls.force(call.caller, call.key, target)
@@ -243,6 +246,22 @@ class WorkerHost:
         """Whether a loaded worker has accepted invocation ``key`` (pending, running or done)."""
         slot = self._slots.get(worker_id)
         return slot is not None and (key in slot.waiting or key in slot.results)
+
+    def _enter_resumed_calls(self, slots: list[WorkerSlot]) -> None:
+        """After a restart, enter the calls resumed invocations wait on and their targets had
+        accepted, before any worker runs: a new call is then checked against every wait that
+        survived the restart. (A call its target had not accepted is checked when re-sent.)"""
+        with self._calls_lock:
+            for slot in slots:
+                record = slot.loaded_history.in_flight if slot.loaded_history is not None else None
+                waiting_on = record.waiting_on if record is not None else None
+                if waiting_on is None or waiting_on.function != "invoke-worker":
+                    continue
+                request = waiting_on.request
+                target, key = WorkerId(str(request["template"]), str(request["name"])), str(request["key"])
+                target_slot = self._slots.get(target)
+                if target_slot is not None and key in target_slot.waiting:
+                    self._calls.force(slot.worker_id, key, target)
 
     def _leave_call(self, call: WorkerCall) -> None:
         with self._calls_lock:
@@ -333,8 +352,9 @@ class WorkerHost:
                 slot = self._slots[worker_id] = WorkerSlot(worker_id, self.environment.new_lock())
             return slot
 
-    def _load(self, slot: WorkerSlot) -> None:
-        """First touch of a worker: digest its oplog; queue what a crash left unfinished."""
+    def _load(self, slot: WorkerSlot, *, start: bool = True) -> None:
+        """First touch of a worker: digest its oplog; queue what a crash left unfinished (and
+        run it, unless ``start`` is false: the caller starts it with ``_start_resumed``)."""
         if slot.loaded:
             return
         slot.loaded = True
@@ -378,8 +398,13 @@ class WorkerHost:
             slot.queue.append(job)
         if unfinished:
             log.info("resuming %s: %d unfinished invocation(s)", slot.worker_id, len(unfinished))
-            if unfinished[0].parked is None:
-                self._start_draining(slot)
+            if start:
+                self._start_resumed(slot)
+
+    def _start_resumed(self, slot: WorkerSlot) -> None:
+        """Run what a worker's load queued, unless its first invocation is parked (caller holds the lock)."""
+        if slot.queue and slot.queue[0].parked is None:
+            self._start_draining(slot)
 
     def _park_if_waiting(self, slot: WorkerSlot, job: Job, waiting_on: BeginRemoteWrite | None) -> None:
         """An invocation found stopped in a sleep or promise await stays parked until its wake-up."""

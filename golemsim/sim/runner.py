@@ -29,7 +29,7 @@ from ..core.policy import SnapshotPolicy
 from ..core.templates import MemoryTemplateStore, TemplateRegistry
 from ..gateway import load_api_definition
 from ..locations import templates_dir
-from . import checkers
+from . import call_checkers, checkers
 from .baton import Owner
 from .checkers import Verdict
 from .clients import ClientOp, Clients
@@ -39,7 +39,7 @@ from .lambda_baseline import LambdaCheckout
 from .nemesis import Fault, Nemesis
 from .node import UP, Call
 from .observe import Observer
-from .workloads import WORKLOADS, Keys, Workload
+from .workloads import WORKLOADS, BankWorkload, Keys, Workload
 
 log = logging.getLogger("golemsim.sim")
 
@@ -268,6 +268,8 @@ def _check(
         verdicts.append(
             checkers.serial_replay_matches(store, cluster.templates, final_states, workload.state_function, now_ns)
         )
+        verdicts.append(call_checkers.worker_calls_agree(store))
+        verdicts.append(call_checkers.nothing_stuck(store, now_ns // 1_000_000))
     else:
         verdicts.append(checkers.effects_once([], store, ledger))
     if workload.app in ("checkout", "shopping-cart"):
@@ -278,4 +280,7 @@ def _check(
     if workload.app == "shopping-cart":
         carts = [w for w in final_states if w.template == "shopping-cart"]
         verdicts.append(checkers.carts_conserve_items(store, final_states, carts))
+    if isinstance(workload, BankWorkload):
+        accounts = workload.keys.count
+        verdicts.append(checkers.bank_conserves_money(final_states, workload.opening_total, accounts=accounts))
     return verdicts

@@ -16,7 +16,7 @@ import simpy
 
 from ..core.call_graph import CallGraph
 from ..core.errors import GolemError
-from ..core.history import analyze
+from ..core.history import History, analyze
 from ..core.ids import WorkerId
 from ..core.oplog.entries import OplogEntry
 from ..core.oplog.store import OplogStore
@@ -148,13 +148,36 @@ class OplogStorage:
         """Record that ``caller`` waits on call ``key`` to ``target``; the cycle it would close, or None."""
         yield self._available
         yield self.env.timeout(self.settings.read_latency * self.slowdown)
-        return self.calls.enter(caller, key, target, self._still_waiting)
+        cycle = self.calls.enter(caller, key, target, self._still_waiting)
+        if cycle is not None and self._accepted(target, key):
+            # A call re-sent after its caller's crash, which its target had already accepted:
+            # refusing it now would say "never runs" of a call that runs. It is answered (the
+            # target has its result, or the call is older than the rest of the cycle).
+            self.calls.force(caller, key, target)
+            return None
+        return cycle
+
+    def _history(self, worker: WorkerId) -> History | None:
+        if not self.store.length(worker):
+            return None
+        first = self.store.first_index(worker)
+        return analyze(list(enumerate(self.store.read(worker, first), first)))
 
     def _still_waiting(self, worker: WorkerId, key: str) -> bool:
         """Whether ``worker``'s committed oplog shows its invocation still waiting on call ``key``."""
-        if not self.store.length(worker):
-            return False
-        first = self.store.first_index(worker)
-        in_flight = analyze(list(enumerate(self.store.read(worker, first), first))).in_flight
+        history = self._history(worker)
+        in_flight = history.in_flight if history is not None else None
         waiting = in_flight.waiting_on if in_flight is not None else None
         return waiting is not None and waiting.function == "invoke-worker" and waiting.request.get("key") == key
+
+    def _accepted(self, worker: WorkerId, key: str) -> bool:
+        """Whether ``worker``'s committed oplog holds invocation ``key`` (pending, running or done)."""
+        history = self._history(worker)
+        if history is None:
+            return False
+        in_flight = history.in_flight
+        return (
+            key in history.results()
+            or (in_flight is not None and in_flight.idempotency_key == key)
+            or any(pending.idempotency_key == key for pending in history.pending)
+        )
