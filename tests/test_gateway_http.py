@@ -266,3 +266,25 @@ def test_sigterm_closes_the_executor_and_a_failed_worker_answers_500(tmp_path: P
         assert second.stop(signal.SIGINT) == 0
     with Executor.open(db, resume=False):  # the lock was released on the signal
         pass
+
+
+def test_an_answer_not_back_by_the_request_deadline_is_pending_with_its_key(tmp_path: Path) -> None:
+    process = ServeProcess(write_api(tmp_path), tmp_path / "golem.db", "--request-timeout", "0.5")
+    try:
+        pending = process.request("POST", "/kits/slow/nap?millis=1500", headers={"Idempotency-Key": "nap-7"})
+        assert_error(pending, 504, "pending", "nap-7")
+        assert pending.body["error"]["idempotency_key"] == "nap-7"
+        assert pending.header("Idempotency-Key") == "nap-7" and pending.header("Retry-After") is not None
+        # Without a key the server made one, and names it: asking again with it gets the answer.
+        unkeyed = process.request("POST", "/kits/other/nap?millis=1500")
+        assert_error(unkeyed, 504, "pending")
+        made = unkeyed.body["error"]["idempotency_key"]
+        time.sleep(1.5)
+        for worker, key in (("slow", "nap-7"), ("other", made)):
+            again = process.request("POST", f"/kits/{worker}/nap?millis=1500", headers={"Idempotency-Key": key})
+            assert again.status == 200 and isinstance(again.body, int), again
+            # ... the same answer every time: the nap ran once.
+            same = process.request("POST", f"/kits/{worker}/nap?millis=1500", headers={"Idempotency-Key": key})
+            assert (same.status, same.body) == (200, again.body)
+    finally:
+        assert process.stop() == 0, process.stderr()

@@ -127,6 +127,8 @@ class Clients:
                 continue
             record.bound = bound or record.bound
             if response.status in (503, 504) and attempt <= self.settings.retries:  # retry: ask again, same key
+                if response.status == 504:  # "pending": accepted, not answered by the gateway's deadline
+                    cluster.metrics.count("pending_answers")
                 yield env.timeout(0.1 * attempt)
                 continue
             self._finish(record, response)

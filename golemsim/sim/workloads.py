@@ -161,6 +161,8 @@ class BankWorkload(Workload):
     templates = ("bank",)
     api = "bank.api.yaml"
     state_function = {"bank": "state"}
+    DELAYS_MS = (0, 0, 20, 100)
+    """The pause a transfer makes before its call, drawn uniformly from these."""
 
     def __init__(self, keys: Keys, opening_balance: int = 1000) -> None:
         if keys.count < 2:
@@ -193,7 +195,10 @@ class BankWorkload(Workload):
         source = self.keys.pick(rng)
         target = rng.randrange(self.keys.count - 1)  # any other account, uniformly
         target += target >= source
-        body = {"to": self.account(target), "amount": rng.randint(1, 50), "delay-ms": 0}
+        # Some transfers pause between the withdrawal and the call (a durable sleep), so that two
+        # accounts paying each other overlap: the second call closes a cycle and is refused.
+        delay_ms = rng.choice(self.DELAYS_MS)
+        body = {"to": self.account(target), "amount": rng.randint(1, 50), "delay-ms": delay_ms}
         return Operation("transfer", "POST", f"/accounts/{self.account(source)}/transfers", body, f"transfer-{n}")
 
 
