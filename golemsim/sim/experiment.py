@@ -1,7 +1,7 @@
 """Experiment files: one YAML file says which app runs on which cluster, under which faults.
 
     name: checkout under node crashes
-    app: checkout                 # counter | checkout | shopping-cart | auction
+    app: checkout                 # counter | checkout | shopping-cart | auction | bank
     seed: 1
     cluster: {nodes: 3, shards: 12}
     workload: {mode: closed, clients: 8, operations: 300, keys: 50, distribution: zipf}
