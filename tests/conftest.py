@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from golemsim import Executor, LedgerRegistry, build_template
+from golemsim import Executor, LedgerRegistry, WorkerStatus, build_template
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTKIT = ROOT / "tests" / "templates" / "testkit"
@@ -60,3 +61,16 @@ def executor(tmp_path: Path, ledger: LedgerRegistry, testkit_wasm: Path) -> Iter
     ex.deploy(testkit_wasm, name="testkit")
     yield ex
     ex.close()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Poll until ``predicate()`` holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def worker_status(ex: Executor, worker: str) -> WorkerStatus:
+    """The status ``workers()`` reports for one worker ("template/name")."""
+    return next(w.status for w in ex.workers() if str(w.worker_id) == worker)

@@ -5,15 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from conftest import wait_for
+
 from golemsim import Executor, LedgerRegistry, WorkerStatus
 from golemsim.core.oplog.entries import PendingInvocation
-
-
-def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
 
 
 def total(ex: Executor, name: str) -> int:

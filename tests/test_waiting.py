@@ -9,21 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import wait_for, worker_status
 
 from golemsim import BadRequest, Executor, LedgerRegistry, WorkerStatus
 from golemsim.core.errors import Interrupted
 from golemsim.core.oplog.entries import BeginRemoteWrite, HostCall
-
-
-def wait_for(predicate: Any, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
-
-
-def status(ex: Executor, worker: str) -> WorkerStatus:
-    return next(w.status for w in ex.workers() if str(w.worker_id) == worker)
 
 
 @pytest.fixture
@@ -44,12 +34,12 @@ def test_a_long_sleep_suspends_the_worker_and_wakes_it_on_time(
     with open_executor(db, ledger, testkit_wasm) as ex:
         started = time.monotonic()
         future: Future[Any] = ex.submit("testkit", "s1", "nap", [1200])
-        wait_for(lambda: status(ex, "testkit/s1") == WorkerStatus.WAITING)
+        wait_for(lambda: worker_status(ex, "testkit/s1") == WorkerStatus.WAITING)
         assert ex.live_instances() == 0  # no instance held while it sleeps
         index = future.result(timeout=15)
         assert time.monotonic() - started >= 1.2
         assert isinstance(index, int) and index > 0
-        assert status(ex, "testkit/s1") == WorkerStatus.IDLE
+        assert worker_status(ex, "testkit/s1") == WorkerStatus.IDLE
 
 
 def test_a_sleeping_worker_wakes_after_an_executor_restart(
@@ -57,9 +47,9 @@ def test_a_sleeping_worker_wakes_after_an_executor_restart(
 ) -> None:
     with open_executor(db, ledger, testkit_wasm) as ex:
         ex.submit("testkit", "s2", "nap", [1500], idempotency_key="nap-1")
-        wait_for(lambda: status(ex, "testkit/s2") == WorkerStatus.WAITING)
+        wait_for(lambda: worker_status(ex, "testkit/s2") == WorkerStatus.WAITING)
     with open_executor(db, ledger, testkit_wasm) as ex:
-        assert status(ex, "testkit/s2") == WorkerStatus.WAITING
+        assert worker_status(ex, "testkit/s2") == WorkerStatus.WAITING
         result = ex.invoke("testkit", "s2", "nap", [1500], idempotency_key="nap-1", timeout=15)
         assert ex.invoke("testkit", "s2", "nap", [1500], idempotency_key="nap-1") == result
         entries = [entry for _, entry in ex.oplog("testkit/s2")]
@@ -77,7 +67,7 @@ def test_a_promise_resumes_the_awaiting_worker_with_its_value_once(
         promise = ex.invoke("testkit", "p1", "make-promise")
         assert promise.startswith("testkit/p1/promise-")
         waiting: Future[Any] = ex.submit("testkit", "p1", "wait-promise")
-        wait_for(lambda: status(ex, "testkit/p1") == WorkerStatus.WAITING)
+        wait_for(lambda: worker_status(ex, "testkit/p1") == WorkerStatus.WAITING)
         assert ex.live_instances() == 0
         assert ex.complete_promise(promise, {"approved": True}) is True
         assert waiting.result(timeout=15) == '{"approved": true}'
@@ -89,9 +79,9 @@ def test_a_pending_promise_survives_an_executor_restart(db: Path, ledger: Ledger
     with open_executor(db, ledger, testkit_wasm) as ex:
         promise = ex.invoke("testkit", "p2", "make-promise")
         ex.submit("testkit", "p2", "wait-promise", idempotency_key="wait-1")
-        wait_for(lambda: status(ex, "testkit/p2") == WorkerStatus.WAITING)
+        wait_for(lambda: worker_status(ex, "testkit/p2") == WorkerStatus.WAITING)
     with open_executor(db, ledger, testkit_wasm) as ex:
-        assert status(ex, "testkit/p2") == WorkerStatus.WAITING
+        assert worker_status(ex, "testkit/p2") == WorkerStatus.WAITING
         assert ex.complete_promise(promise, [1, 2, 3])
         assert ex.invoke("testkit", "p2", "wait-promise", idempotency_key="wait-1", timeout=15) == "[1, 2, 3]"
     with open_executor(db, ledger, testkit_wasm) as ex:  # replay gives the value again, once
@@ -120,16 +110,16 @@ def test_unknown_promises_are_refused(db: Path, ledger: LedgerRegistry, testkit_
 def test_interrupt_stops_a_worker_until_resume(db: Path, ledger: LedgerRegistry, testkit_wasm: Path) -> None:
     with open_executor(db, ledger, testkit_wasm) as ex:
         first: Future[Any] = ex.submit("testkit", "i1", "nap", [800], idempotency_key="long-nap")
-        wait_for(lambda: status(ex, "testkit/i1") == WorkerStatus.WAITING)
+        wait_for(lambda: worker_status(ex, "testkit/i1") == WorkerStatus.WAITING)
         ex.interrupt("testkit/i1")
         with pytest.raises(Interrupted):
             first.result(timeout=5)
         queued: Future[Any] = ex.submit("testkit", "i1", "add", [3])
         time.sleep(1.2)  # past the nap's end: nothing runs while interrupted
-        assert status(ex, "testkit/i1") == WorkerStatus.INTERRUPTED
+        assert worker_status(ex, "testkit/i1") == WorkerStatus.INTERRUPTED
         assert not queued.done()
     with open_executor(db, ledger, testkit_wasm) as ex:  # interrupted survives a restart
-        assert status(ex, "testkit/i1") == WorkerStatus.INTERRUPTED
+        assert worker_status(ex, "testkit/i1") == WorkerStatus.INTERRUPTED
         assert ex.resume("testkit/i1") is True
         assert ex.invoke("testkit", "i1", "nap", [800], idempotency_key="long-nap", timeout=15) > 0
         wait_for(lambda: ex.invoke("testkit", "i1", "add", [0]) == 3)

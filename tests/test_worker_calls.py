@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import wait_for, worker_status
 
 from golemsim import Executor, WorkerStatus
 from golemsim.core.oplog.entries import HostCall
@@ -40,17 +41,6 @@ def bank(tmp_path: Path) -> Iterator[Executor]:
     ex = open_bank(tmp_path / "golem.db")
     yield ex
     ex.close()
-
-
-def wait_for(predicate: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
-
-
-def status(ex: Executor, worker: str) -> WorkerStatus:
-    return next(w.status for w in ex.workers() if str(w.worker_id) == worker)
 
 
 def state(ex: Executor, name: str) -> dict[str, int]:
@@ -139,13 +129,13 @@ def test_a_long_wait_for_a_busy_target_parks_the_caller_and_survives_a_restart(t
         # b is busy for 1.5 s (a durable sleep inside its transfer to c, a new account); a's
         # deposit on b waits behind it.
         ex.submit("bank", "b", "transfer", ["c", 5, 1500], idempotency_key="bc")
-        wait_for(lambda: status(ex, "bank/b") == WorkerStatus.WAITING)
+        wait_for(lambda: worker_status(ex, "bank/b") == WorkerStatus.WAITING)
         ex.submit("bank", "a", "transfer", ["b", 10, 0], idempotency_key="ab")
         # Past suspend_after (0.2 s) neither the sleeper nor the caller holds an instance.
         wait_for(lambda: ex.live_instances() == 0, timeout=1.2)
-        assert status(ex, "bank/a") == WorkerStatus.WAITING
+        assert worker_status(ex, "bank/a") == WorkerStatus.WAITING
     with open_bank(db) as ex:
-        assert status(ex, "bank/a") == WorkerStatus.WAITING
+        assert worker_status(ex, "bank/a") == WorkerStatus.WAITING
         assert ex.invoke("bank", "a", "transfer", ["b", 10, 0], idempotency_key="ab", timeout=20) == {"ok": 90}
         assert ex.invoke("bank", "b", "transfer", ["c", 5, 1500], idempotency_key="bc", timeout=20) == {"ok": 95}
         assert [state(ex, n)["balance"] for n in "abc"] == [90, 105, 5]
@@ -159,7 +149,7 @@ def test_a_wait_that_survives_a_restart_still_refuses_the_call_that_would_close_
         open_accounts(ex, "b", "z")
         # b sleeps 1 s inside its transfer to z; z's transfer to b waits behind it, parked.
         ex.submit("bank", "b", "transfer", ["z", 20, 1000], idempotency_key="bz")
-        wait_for(lambda: status(ex, "bank/b") == WorkerStatus.WAITING)
+        wait_for(lambda: worker_status(ex, "bank/b") == WorkerStatus.WAITING)
         ex.submit("bank", "z", "transfer", ["b", 10, 0], idempotency_key="zb")
         wait_for(lambda: ex.live_instances() == 0, timeout=1.2)
     time.sleep(1.1)  # b's sleep ends while no executor runs: on reopen b calls z at once
