@@ -23,8 +23,8 @@ from .core.oplog.describe import describe_entry
 from .core.promises import promise_owner
 from .core.services import services_path
 from .gateway.definition import PROMISES_PATH
-from .gateway.nodes import DefinitionError
 from .shop import ShopServices
+from .yaml_reader import DefinitionError
 
 DEFAULT_DB = "golem.db"
 EXIT_FAILED = 1

@@ -5,10 +5,10 @@ answers one request through a Backend (an Executor, or a simulated cluster) with
 server involved; ``serve`` and ``GatewayServer`` put it on real HTTP (``golemsim serve``).
 """
 
+from ..yaml_reader import DefinitionError, Problem
 from .check import check_against_templates
 from .definition import ApiDefinition, Arg, ResponseSpec, Route, WorkerSpec, load_api_definition, parse_api_definition
 from .gateway import Backend, ExecutorBackend, Gateway, Invocation, Request, Response
-from .nodes import DefinitionError, Problem
 from .openapi import json_schema, openapi_document
 from .server import GatewayServer, serve
 

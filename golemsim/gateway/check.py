@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping
 from ..core.errors import BadRequest, GolemError
 from ..core.templates import FunctionSignature
 from ..core.values import from_json, type_name
+from ..yaml_reader import DefinitionError, Problem
 from .definition import ApiDefinition, Route
-from .nodes import DefinitionError, Problem
 
 
 def check_against_templates(

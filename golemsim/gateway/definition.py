@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .nodes import DefinitionError, Problem, Reader, compose, line_of
+from ..yaml_reader import DefinitionError, Problem, Reader, compose, line_of
 from .paths import NamePattern, PathTemplate, TemplateSyntaxError
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -25,7 +25,7 @@ import yaml
 
 from ..core.errors import BadRequest
 from ..core.policy import SnapshotPolicy
-from ..gateway.nodes import DefinitionError, Problem, Reader, compose
+from ..yaml_reader import DefinitionError, Problem, Reader, compose
 from .clients import ClientSettings
 from .cluster import ClusterSettings
 from .nemesis import FAULT_KINDS, Fault, RandomFaults

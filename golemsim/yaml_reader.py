@@ -1,4 +1,7 @@
-"""Reading YAML nodes with their line numbers, collecting every mistake instead of stopping at the first."""
+"""Reading YAML files node by node with their line numbers, collecting every mistake instead of stopping at the first.
+
+Shared by the API definitions (golemsim.gateway) and the experiment files (golemsim.sim).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,12 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
-from ..core.errors import BadRequest
+from .core.errors import BadRequest
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One mistake in a definition file: where it is and what is wrong."""
+    """One mistake in a YAML file: where it is and what is wrong."""
 
     line: int
     field: str
@@ -25,7 +28,7 @@ class Problem:
 
 
 class DefinitionError(BadRequest):
-    """An API definition has mistakes; ``problems`` lists every one, in file order."""
+    """A YAML file (an API definition, an experiment) has mistakes; ``problems`` lists every one, in file order."""
 
     def __init__(self, source: str, problems: list[Problem]) -> None:
         self.source = source
