@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs
 
 from wasmtime import component as wc
@@ -36,6 +36,9 @@ from ..core.templates import FunctionSignature
 from .binding import BadBody, MissingArgument, bind_args, parse_body
 from .definition import BUILTIN_SEGMENT, OPENAPI_PATH, PROMISES_PATH, ApiDefinition, Route
 from .paths import split_path
+
+if TYPE_CHECKING:
+    from ..core.executor import Executor
 
 log = logging.getLogger("golemsim.gateway")
 
@@ -130,7 +133,13 @@ class Backend(Protocol):
         """The newest deployed version's signature; TemplateNotFound or FunctionNotFound if there is none."""
         ...
 
-    def recovering(self, template: str, worker: str) -> bool: ...
+    def functions(self, template: str) -> dict[str, FunctionSignature]:
+        """The newest deployed version's exports by name (to check a definition's routes); TemplateNotFound."""
+        ...
+
+    def recovering(self, template: str, worker: str) -> bool:
+        """True while the worker is being rebuilt or finishes work from before a restart (answered 503)."""
+        ...
 
     def invoke(self, invocation: Invocation) -> Any:
         """Run the invocation and return its JSON result; raise the core's errors."""
@@ -149,27 +158,24 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 
 
 class ExecutorBackend:
-    """A Backend over a real Executor (duck-typed, so the gateway does not import the executor).
+    """The Backend over a real Executor.
 
     A request waits up to ``timeout`` seconds (None: for ever) for its invocation's answer;
     past that the invocation runs on and the request is answered 504 with its idempotency key.
     """
 
-    def __init__(self, executor: Any, *, timeout: float | None = REQUEST_TIMEOUT_SECONDS) -> None:
+    def __init__(self, executor: Executor, *, timeout: float | None = REQUEST_TIMEOUT_SECONDS) -> None:
         self.executor = executor
         self.timeout = timeout
 
     def signature(self, template: str, function: str) -> FunctionSignature:
-        signature: FunctionSignature = self.executor.templates.get(template).function(function)
-        return signature
+        return self.executor.templates.get(template).function(function)
 
     def functions(self, template: str) -> dict[str, FunctionSignature]:
-        """The newest deployed version's exports by name; TemplateNotFound if there is none."""
-        functions: dict[str, FunctionSignature] = self.executor.templates.get(template).functions
-        return functions
+        return self.executor.templates.get(template).functions
 
     def recovering(self, template: str, worker: str) -> bool:
-        return bool(self.executor.recovering(template, worker))
+        return self.executor.recovering(template, worker)
 
     def invoke(self, invocation: Invocation) -> Any:
         key = invocation.idempotency_key or uuid.uuid4().hex  # named in a 504, so the client can ask again
@@ -186,7 +192,7 @@ class ExecutorBackend:
             raise InvocationPending(str(invocation.worker_id), key, self.timeout) from None
 
     def complete_promise(self, promise_id: str, value: Any) -> bool:
-        return bool(self.executor.complete_promise(promise_id, value))
+        return self.executor.complete_promise(promise_id, value)
 
 
 class Gateway:

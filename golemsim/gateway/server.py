@@ -11,12 +11,15 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..core.errors import BadRequest
 from .check import check_against_templates
 from .definition import ApiDefinition, load_api_definition
 from .gateway import REQUEST_TIMEOUT_SECONDS, ExecutorBackend, Gateway, Request, Response, error_response
+
+if TYPE_CHECKING:
+    from ..core.executor import Executor
 
 log = logging.getLogger("golemsim.gateway")
 
@@ -142,7 +145,7 @@ def services_factory(spec: str) -> Callable[[str | Path], Any]:
     return factory  # type: ignore[no-any-return]
 
 
-def deploy_missing(executor: Any, definition: ApiDefinition, out: IO[str]) -> list[str]:
+def deploy_missing(executor: Executor, definition: ApiDefinition, out: IO[str]) -> list[str]:
     """Deploy each template of ``definition.templates`` that has no deployed version yet."""
     deployed = {info.name for info in executor.list_templates()}
     done = []
