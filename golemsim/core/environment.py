@@ -137,10 +137,17 @@ class Environment(Protocol):
 class RealEnvironment:
     """Wall time, OS randomness, real sleeping, in-process services, the real oplog store."""
 
-    def __init__(self, services: ServiceRegistry | None = None) -> None:
+    def __init__(
+        self,
+        services: ServiceRegistry | None = None,
+        *,
+        router: Router | None = None,
+        scheduler: Scheduler | None = None,
+    ) -> None:
         self.services = services or ServiceRegistry()
-        self.router: Router | None = None
-        self.scheduler: Scheduler | None = None
+        self.router = router
+        """Sends worker-to-worker calls (the executor's LocalCalls); None: this environment has none."""
+        self.scheduler = scheduler
         self._threads: set[threading.Thread] = set()
 
     def wall_clock_ns(self) -> int:

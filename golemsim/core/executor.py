@@ -4,30 +4,34 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 from .database_lock import lock_database, release_database
-from .environment import RealEnvironment
+from .engine import Engine
+from .environment import Environment
 from .errors import (
     BadRequest,
     GolemError,
     OplogCorruption,
     PromiseNotFound,
-    ReplayDivergence,
     WorkerFailed,
 )
 from .history import WorkerStatus, analyze
 from .ids import WorkerId
 from .oplog.entries import (
     Interrupt,
+    OplogEntry,
     PromiseCompleted,
     Resume,
     UpdatePending,
 )
 from .oplog.memory_store import MemoryOplogStore
 from .oplog.sqlite_store import SQLiteOplogStore
-from .policy import RetryPolicy, SnapshotPolicy
+from .oplog.store import OplogStore
+from .policy import ResourceLimits, RetryPolicy, SnapshotPolicy
 from .promises import promise_owner
 from .recovery import RecoveryInfo
 from .services import LedgerRegistry, ServiceRegistry, services_path
@@ -35,15 +39,17 @@ from .templates import (
     MemoryTemplateStore,
     SQLiteTemplateStore,
     TemplateInfo,
+    TemplateRegistry,
+    TemplateStore,
 )
 from .updates import UPDATE_MODES, UpdateOutcome, describe_update
 from .worker_host import WorkerHost
-from .worker_slot import WorkerInfo
+from .worker_slot import Park, WorkerInfo
 
 log = logging.getLogger("golemsim.executor")
 
 
-class Executor(WorkerHost):
+class Executor:
     """Runs durable workers.
 
     >>> ex = Executor.open("golem.db")
@@ -54,7 +60,71 @@ class Executor(WorkerHost):
     Workers are created on first invocation. Invocations of one worker run one at a time
     in arrival order; different workers run in parallel. After a crash, opening the same
     database resumes every worker that had unfinished invocations.
+
+    Every public control is here; the machinery (queues, runs, parking, recovery) is the
+    composed WorkerHost, ``host``.
     """
+
+    def __init__(
+        self,
+        oplogs: OplogStore,
+        templates: TemplateStore | TemplateRegistry,
+        *,
+        services: ServiceRegistry | None = None,
+        environment: Environment | None = None,
+        max_live_instances: int = 64,
+        limits: ResourceLimits | None = None,
+        retry: RetryPolicy | None = None,
+        engine: Engine | None = None,
+        suspend_after: float = 1.0,
+        snapshots: SnapshotPolicy | None = None,
+    ) -> None:
+        """An executor over these stores. ``environment`` (the simulation's) replaces the real
+        one made from ``services``; see ``open`` for the usual way to make one."""
+        self.host = WorkerHost(
+            oplogs,
+            templates,
+            services=services,
+            environment=environment,
+            max_live_instances=max_live_instances,
+            limits=limits,
+            retry=retry,
+            engine=engine,
+            suspend_after=suspend_after,
+            snapshots=snapshots,
+        )
+        self.oplogs = oplogs
+        self.templates = self.host.templates
+        self.engine = self.host.engine
+        self.environment = self.host.environment
+        self._lock_file: int | None = None
+
+    @property
+    def max_live_instances(self) -> int:
+        """At most this many workers keep a live instance; idle ones beyond it are suspended."""
+        return self.host.max_live_instances
+
+    @max_live_instances.setter
+    def max_live_instances(self, limit: int) -> None:
+        self.host.max_live_instances = limit
+
+    @property
+    def on_recovery(self) -> Callable[[WorkerId, RecoveryInfo, float], None] | None:
+        """Told of each instance rebuild: (worker, how it went, seconds it took)."""
+        return self.host.on_recovery
+
+    @on_recovery.setter
+    def on_recovery(self, listener: Callable[[WorkerId, RecoveryInfo, float], None] | None) -> None:
+        self.host.on_recovery = listener
+
+    @property
+    def on_replay(self) -> Callable[[WorkerId, int, int], None] | None:
+        """Told (worker, index replayed up to, index the replay ends at) while a worker replays."""
+        return self.host.on_replay
+
+    @on_replay.setter
+    def on_replay(self, listener: Callable[[WorkerId, int, int], None] | None) -> None:
+        self.host.on_replay = listener
 
     @classmethod
     def open(
@@ -75,17 +145,12 @@ class Executor(WorkerHost):
         """
         if str(path) == ":memory:":
             registry = services or LedgerRegistry(":memory:")
-            executor = cls(MemoryOplogStore(), MemoryTemplateStore(), environment=RealEnvironment(registry), **options)
+            executor = cls(MemoryOplogStore(), MemoryTemplateStore(), services=registry, **options)
         else:
             db = Path(path)
             lock_fd = lock_database(db) if exclusive else None
             registry = services or LedgerRegistry(services_path(db))
-            executor = cls(
-                SQLiteOplogStore(db, fsync=fsync),
-                SQLiteTemplateStore(db),
-                environment=RealEnvironment(registry),
-                **options,
-            )
+            executor = cls(SQLiteOplogStore(db, fsync=fsync), SQLiteTemplateStore(db), services=registry, **options)
             executor._lock_file = lock_fd
         if resume:
             executor.resume_all()
@@ -96,6 +161,68 @@ class Executor(WorkerHost):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- invocations ---------------------------------------------------------------------------
+
+    def invoke(
+        self,
+        template: str,
+        worker: str,
+        function: str,
+        args: list[Any] | tuple[Any, ...] = (),
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Invoke ``function(*args)`` on a worker and return its JSON result.
+
+        A repeated ``idempotency_key`` returns the first result without running again.
+        Raises InvocationFailed (trap, limits), BadRequest, TemplateNotFound or WorkerFailed;
+        with a ``timeout``, TimeoutError when the answer is not back by then (the invocation
+        stays accepted and runs on: ask again with the same key).
+        """
+        return self.host.invoke(template, worker, function, args, idempotency_key=idempotency_key, timeout=timeout)
+
+    def submit(
+        self,
+        template: str,
+        worker: str,
+        function: str,
+        args: list[Any] | tuple[Any, ...] = (),
+        *,
+        idempotency_key: str | None = None,
+    ) -> Future[Any]:
+        """Like invoke, but returns a Future once the invocation is durably accepted."""
+        return self.host.submit(template, worker, function, args, idempotency_key=idempotency_key)
+
+    def schedule(
+        self,
+        template: str,
+        worker: str,
+        function: str,
+        args: list[Any] | tuple[Any, ...] = (),
+        *,
+        at_ms: int,
+        idempotency_key: str | None = None,
+    ) -> str:
+        """Durably schedule ``function(*args)`` on a worker for wall-clock time ``at_ms``
+        (milliseconds since the epoch; a time in the past means now). Returns the key.
+
+        The invocation runs once when its time comes, also if the executor restarts before
+        then; scheduling the same key again changes nothing.
+        """
+        return self.host.schedule(template, worker, function, args, at_ms=at_ms, idempotency_key=idempotency_key)
+
+    def oplog(self, worker: WorkerId | str, start: int = 1) -> list[tuple[int, OplogEntry]]:
+        """A worker's hot oplog as (index, entry) pairs: entries compacted away by a snapshot are
+        in ``oplogs.read_archived``. Raises OplogCorruption at a bad entry."""
+        return self.host.oplog(worker, start)
+
+    def queued(self) -> int:
+        """Invocations queued or running across all workers (parked and scheduled ones excluded)."""
+        return self.host.queued()
+
+    # -- templates and workers -----------------------------------------------------------------
 
     def deploy(
         self,
@@ -135,15 +262,13 @@ class Executor(WorkerHost):
 
     def scheduled(self) -> list[tuple[WorkerId, str]]:
         """Scheduled invocations not yet due, as (worker, key)."""
-        with self._slots_lock:
-            slots = list(self._slots.values())
-        return [(slot.worker_id, key) for slot in slots for key in list(slot.scheduled)]
+        return [(slot.worker_id, key) for slot in self.host.table.slots() for key in list(slot.scheduled)]
 
     def workers(self) -> list[WorkerInfo]:
         """Every worker with template version, status and oplog length."""
         infos = []
         for worker_id, length in self.oplogs.workers():
-            slot = self._slots.get(worker_id)
+            slot = self.host.table.find(worker_id)
             live = slot is not None and slot.instance is not None
             try:
                 history = analyze(self.oplog(worker_id))
@@ -159,17 +284,18 @@ class Executor(WorkerHost):
 
     def resume_all(self) -> int:
         """Recover every worker that has unfinished invocations; returns how many."""
+        host = self.host
         slots = []
         for worker_id, _length in self.oplogs.workers():
-            slot = self._slot(worker_id)
+            slot = host.table.slot(worker_id)
             with slot.lock:
-                self._load(slot, start=False)
+                host.load(slot, start=False)
                 if slot.queue:
                     slots.append(slot)
-        self._enter_resumed_calls(slots)  # every surviving wait is known before anything runs
+        host.enter_resumed_calls(slots)  # every surviving wait is known before anything runs
         for slot in slots:
             with slot.lock:
-                self._start_resumed(slot)
+                host.start_resumed(slot)
         return len(slots)
 
     def update_worker(
@@ -181,7 +307,8 @@ class Executor(WorkerHost):
         Pending, successful and failed updates are oplog entries."""
         if mode not in UPDATE_MODES:
             raise BadRequest(f"unknown update mode {mode!r}; use one of {UPDATE_MODES}")
-        slot = self._existing(worker)
+        host = self.host
+        slot = host.existing(worker)
         with slot.lock:
             if slot.failure is not None:
                 raise WorkerFailed(slot.failure)
@@ -189,19 +316,19 @@ class Executor(WorkerHost):
             if target.version == slot.version:
                 raise BadRequest(f"worker {slot.worker_id} already runs version {to_version}")
             assert slot.writer is not None
-            slot.writer.add(UpdatePending(to_version, mode, at_ms=self._now_ms()), durable=True)
-            job = self._update_job(to_version, mode)
+            slot.writer.add(UpdatePending(to_version, mode, at_ms=host.now_ms()), durable=True)
+            job = host.update_job(to_version, mode)
             slot.waiting[job.key] = job.future
             slot.queue.append(job)
             if not slot.interrupted:
-                self._start_draining(slot)
+                host.start_draining(slot)
         outcome: UpdateOutcome = self.environment.wait(job.future, timeout)
         return outcome
 
     def delete_worker(self, worker: WorkerId | str) -> None:
         """Delete a worker with its oplog, archive and snapshot. Its waiting callers hear so.
         Refused while it runs an invocation (interrupt it first)."""
-        slot = self._existing(worker)
+        slot = self.host.existing(worker)
         with slot.lock:
             if slot.draining:
                 raise GolemError(f"worker {slot.worker_id} is running an invocation; interrupt it first")
@@ -215,14 +342,11 @@ class Executor(WorkerHost):
             slot.instance = None
             slot.failure = str(gone)  # anyone still holding this slot is refused
             self.oplogs.delete(slot.worker_id)
-        with self._slots_lock:
-            self._slots.pop(slot.worker_id, None)
-        with self._live_lock:
-            self._live.pop(slot.worker_id, None)
+        self.host.table.forget(slot.worker_id)
 
     def recovery_info(self, worker: WorkerId | str) -> RecoveryInfo | None:
         """How the worker's instance was last rebuilt (None if it was not, in this executor)."""
-        return self._existing(worker).recovery
+        return self.host.existing(worker).recovery
 
     def restart_worker(self, worker: WorkerId | str) -> int:
         """Drop a worker's instance and rebuild it from its oplog now, as after a crash.
@@ -231,22 +355,16 @@ class Executor(WorkerHost):
         is running an invocation, WorkerFailed if it cannot be recovered.
         """
         worker_id = WorkerId.parse(worker) if isinstance(worker, str) else worker
-        slot = self._slot(worker_id)
+        slot = self.host.table.slot(worker_id)
         with slot.lock:
-            self._load(slot)
+            self.host.load(slot)
             if slot.failure is not None:
                 raise WorkerFailed(slot.failure)
             if slot.draining:
                 raise GolemError(f"worker {worker_id} is running an invocation; restart it when idle")
             if slot.writer is None or slot.writer.last_index == 0:
                 raise BadRequest(f"worker {worker_id} does not exist")
-            slot.instance = None
-            try:
-                self._instance(slot)
-            except (ReplayDivergence, OplogCorruption) as error:
-                self._fail_worker(slot, error)
-                raise WorkerFailed(str(error)) from None
-            return slot.replayed
+            return self.host.rebuild_instance(slot)
 
     def recovering(self, template: str, worker: str) -> bool:
         """True while the worker's instance is rebuilt by replay or invocations resumed after a crash run.
@@ -254,7 +372,7 @@ class Executor(WorkerHost):
         Read without taking the worker's lock, so a caller (the gateway) can answer "try again"
         instead of queueing behind a recovery.
         """
-        slot = self._slots.get(WorkerId(template, worker))
+        slot = self.host.table.find(WorkerId(template, worker))
         if slot is None:
             return False
         if slot.rebuilding:
@@ -276,84 +394,86 @@ class Executor(WorkerHost):
             json.dumps(value)
         except (TypeError, ValueError):
             raise BadRequest(f"the value for promise {promise_id} is not JSON") from None
-        with self._usable(worker_id) as slot:
+        with self.host.usable(worker_id) as slot:
             known = slot.promises.get(promise_id)
             if known is None:
                 raise PromiseNotFound(f"worker {worker_id} has no promise {promise_id!r}")
             if known[0]:
                 return False
             assert slot.writer is not None
-            slot.writer.add(PromiseCompleted(promise_id, value, at_ms=self._now_ms()), durable=True)
+            slot.writer.add(PromiseCompleted(promise_id, value, at_ms=self.host.now_ms()), durable=True)
             slot.promises[promise_id] = (True, value)
             head = slot.queue[0] if slot.queue else None
-            if head is not None and head.parked == "promise":
-                self._wake(slot, head)
+            if head is not None and head.parked is Park.PROMISE:
+                self.host.wake(slot, head)
         return True
 
     def promises(self, worker: WorkerId | str) -> dict[str, tuple[bool, Any]]:
         """A worker's promises by id: (completed, value)."""
-        slot = self._existing(worker)
+        slot = self.host.existing(worker)
         with slot.lock:
             return dict(slot.promises)
 
     def interrupt(self, worker: WorkerId | str) -> None:
         """Stop a worker: a running invocation stops at its next host call and, with any queued
         ones, waits (durably) until ``resume``. Its caller gets Interrupted now."""
-        slot = self._existing(worker)
+        host = self.host
+        slot = host.existing(worker)
         with slot.lock:
             if slot.interrupted:
                 return
             assert slot.writer is not None
             slot.interrupted = True
-            slot.writer.add(Interrupt(at_ms=self._now_ms()), durable=True)
+            slot.writer.add(Interrupt(at_ms=host.now_ms()), durable=True)
             head = slot.queue[0] if slot.queue else None
             if head is not None and head.parked is not None:
-                head.parked = "interrupted"
-                self._answer_interrupted(slot, head)
+                head.parked = Park.INTERRUPTED
+                host.answer_interrupted(slot, head)
             if slot.instance is not None and slot.draining:
                 slot.instance.interrupt_requested = True
 
     def resume(self, worker: WorkerId | str) -> bool:
         """Let an interrupted worker go on where it stopped. Returns False if it was not interrupted."""
-        slot = self._existing(worker)
+        host = self.host
+        slot = host.existing(worker)
         with slot.lock:
             if not slot.interrupted:
                 return False
             assert slot.writer is not None
             slot.interrupted = False
-            slot.writer.add(Resume(at_ms=self._now_ms()), durable=True)
+            slot.writer.add(Resume(at_ms=host.now_ms()), durable=True)
             head = slot.queue[0] if slot.queue else None
-            if head is not None and head.parked == "interrupted":
-                head.parked = None
+            if head is not None and head.parked is Park.INTERRUPTED:
+                head.parked = None  # its record was re-read when it was parked
             if slot.queue:
-                self._start_draining(slot)
+                host.start_draining(slot)
         return True
 
     def live_instances(self) -> int:
         """How many workers hold a live instance now."""
-        with self._live_lock:
-            return sum(1 for slot in self._live.values() if slot.instance is not None)
+        return self.host.table.live_count()
 
     def close(self, timeout: float = 30.0) -> None:
         """Finish running invocations (up to ``timeout``), suspend live workers, release the database."""
-        if self._closed:
+        host = self.host
+        if host.closed:
             return
         self.environment.join(timeout)
-        self._closed = True
-        if self._timer_driver is not None:
-            self._timer_driver.stop()
-        with self._live_lock:
-            live = list(self._live.values())
-            self._live.clear()
-        for slot in live:
-            self._suspend(slot)
-        for slot in list(self._slots.values()):
+        host.closed = True
+        host.stop_timers()
+        for slot in host.table.take_live():
+            host.suspend(slot)
+        for slot in host.table.slots():
             if slot.writer is not None and slot.failure is None:
                 slot.writer.flush()
             with slot.lock:
-                self._release_queue(slot)  # parked invocations: their callers hear why
+                host.release_queue(slot)  # parked invocations: their callers hear why
         self.oplogs.close()
         self.engine.stop()
         if self._lock_file is not None:
             release_database(self._lock_file)
             self._lock_file = None
+
+    def halt(self) -> None:
+        """Stop at once and write nothing more, as a crash would (the simulation's node crash)."""
+        self.host.halt()

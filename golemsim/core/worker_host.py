@@ -1,24 +1,24 @@
 """The machinery under the Executor: accepting invocations, queueing them per worker, running,
-parking and recovering them, timers and snapshots. The Executor adds the public controls."""
+parking and recovering them, timers and snapshots.
+
+The Executor composes a WorkerHost and offers every public control; what it uses of the host
+is the host's public surface below (no underscore). The host keeps its workers in a
+WorkerTable and routes calls between them through LocalCalls."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
 
-from .call_graph import CallGraph, describe_cycle
 from .engine import Engine
 from .environment import Environment, RealEnvironment, TimerDriver, WorkerCall
 from .errors import (
     BadRequest,
-    CallCycle,
     GolemError,
     Interrupted,
     InvocationFailed,
@@ -30,6 +30,7 @@ from .errors import (
 from .history import History, analyze
 from .ids import WorkerId
 from .instance import Outcome, WorkerInstance
+from .local_calls import LocalCalls
 from .oplog.entries import (
     BeginRemoteWrite,
     Create,
@@ -49,6 +50,7 @@ from .oplog_writer import OplogWriter
 from .policy import ResourceLimits, RetryPolicy, SnapshotPolicy
 from .rebuild import rebuild
 from .recovery import RecoveryInfo, resume_point
+from .services import ServiceRegistry
 from .snapshots import take_snapshot
 from .templates import (
     CompiledTemplate,
@@ -57,7 +59,8 @@ from .templates import (
 )
 from .timers import TimerQueue
 from .updates import UpdateOutcome, migrate
-from .worker_slot import Job, WorkerSlot
+from .worker_slot import Job, Park, WorkerSlot
+from .worker_table import WorkerTable
 
 log = logging.getLogger("golemsim.executor")
 
@@ -70,6 +73,7 @@ class WorkerHost:
         oplogs: OplogStore,
         templates: TemplateStore | TemplateRegistry,
         *,
+        services: ServiceRegistry | None = None,
         environment: Environment | None = None,
         max_live_instances: int = 64,
         limits: ResourceLimits | None = None,
@@ -87,13 +91,12 @@ class WorkerHost:
         else:
             self.engine = engine or Engine()
             self.templates = TemplateRegistry(templates, self.engine)
-        self.environment: Environment = environment or RealEnvironment()
-        self._calls = CallGraph()
-        """Who waits on whom through worker-to-worker calls on this executor (real mode)."""
-        self._calls_lock = threading.Lock()
-        if isinstance(self.environment, RealEnvironment) and self.environment.router is None:
-            self.environment.router = self._send_call
-            self.environment.scheduler = self._schedule_from_worker
+        self.calls = LocalCalls(self._knows, self._accept_call)
+        """Worker-to-worker calls between this host's workers (when it runs in a RealEnvironment)."""
+        self.environment: Environment = environment or RealEnvironment(
+            services, router=self.calls.send, scheduler=self._schedule_from_worker
+        )
+        """Time, randomness, services and routing: real ones made here, or the simulation's."""
         self.max_live_instances = max_live_instances
         self.snapshots = snapshots
         """When to snapshot workers whose template can (None: never)."""
@@ -101,12 +104,9 @@ class WorkerHost:
         """A durable sleep longer than this suspends the worker and frees its instance."""
         self.limits = limits or ResourceLimits()
         self.retry = retry or RetryPolicy()
-        self._slots: dict[WorkerId, WorkerSlot] = {}
-        self._slots_lock = threading.Lock()
-        self._live: OrderedDict[WorkerId, WorkerSlot] = OrderedDict()
-        self._live_lock = threading.Lock()
-        self._closed = False
-        self._lock_file: int | None = None
+        self.table = WorkerTable(lambda worker_id: WorkerSlot(worker_id, self.environment.new_lock()))
+        self.closed = False
+        """Closed or halted: nothing more is accepted or run."""
         self.on_recovery: Callable[[WorkerId, RecoveryInfo, float], None] | None = None
         """Told of each instance rebuild: (worker, how it went, seconds it took on the monotonic clock)."""
         self.on_replay: Callable[[WorkerId, int, int], None] | None = None
@@ -171,7 +171,7 @@ class WorkerHost:
         worker_id = WorkerId(template, worker)
         key = idempotency_key or self._new_key()
         args = list(args)
-        with self._usable(worker_id) as slot:
+        with self.usable(worker_id) as slot:
             done = slot.results.get(key)
             if done is not None:
                 return _finished(worker_id, done), None
@@ -188,17 +188,17 @@ class WorkerHost:
             if run_here:
                 slot.draining = True
                 return future, slot
-            self._start_draining(slot)
+            self.start_draining(slot)
         return future, None
 
     @contextmanager
-    def _usable(self, worker_id: WorkerId) -> Iterator[WorkerSlot]:
+    def usable(self, worker_id: WorkerId) -> Iterator[WorkerSlot]:
         """The worker's slot, loaded and locked. Raises WorkerFailed if the worker cannot run."""
-        if self._closed:
+        if self.closed:
             raise GolemError("executor is closed")
-        slot = self._slot(worker_id)
+        slot = self.table.slot(worker_id)
         with slot.lock:
-            self._load(slot)
+            self.load(slot)
             if slot.failure is not None:
                 raise WorkerFailed(slot.failure)
             yield slot
@@ -214,58 +214,40 @@ class WorkerHost:
         template = slot.worker_id.template
         compiled = self.templates.get(template, slot.version or None)
         compiled.function(pending.function).args_from_json(pending.args)  # reject bad arguments first
-        now = self._now_ms()
+        now = self.now_ms()
         if slot.writer.last_index == 0:
             slot.version = compiled.version
             slot.writer.add(Create(template, compiled.version, compiled.component_hash, at_ms=now), durable=False)
         slot.writer.add(dataclasses.replace(pending, at_ms=now), durable=durable)
 
-    def _send_call(self, call: WorkerCall) -> Future[Any]:
-        """A worker-to-worker call on this executor: refused if it would close a call cycle,
-        else accepted durably at its target. The caller waits on the returned future."""
+    def _accept_call(self, call: WorkerCall) -> Future[Any]:
         target = call.target
-        target_slot = self._slot(target)
-        with target_slot.lock:  # loaded first, so that _knows sees a call accepted before a restart
-            self._load(target_slot)
-        with self._calls_lock:
-            if self._knows(target, call.key):  # accepted before (a re-sent call): no new refusal
-                self._calls.force(call.caller, call.key, target)
-            else:
-                cycle = self._calls.enter(call.caller, call.key, target)
-                if cycle is not None:
-                    raise CallCycle(describe_cycle(cycle))
-        try:
-            answer = self.submit(target.template, target.name, call.function, call.args, idempotency_key=call.key)
-        except BaseException:
-            self._leave_call(call)
-            raise
-        answer.add_done_callback(lambda _: self._leave_call(call))
-        return answer
+        return self.submit(target.template, target.name, call.function, call.args, idempotency_key=call.key)
 
     def _knows(self, worker_id: WorkerId, key: str) -> bool:
-        """Whether a loaded worker has accepted invocation ``key`` (pending, running or done)."""
-        slot = self._slots.get(worker_id)
-        return slot is not None and (key in slot.waiting or key in slot.results)
+        """Whether a worker has accepted invocation ``key`` (pending, running or done). Loads it
+        first, so that a call accepted before a restart is known."""
+        slot = self.table.slot(worker_id)
+        with slot.lock:
+            self.load(slot)
+        return key in slot.waiting or key in slot.results
 
-    def _enter_resumed_calls(self, slots: list[WorkerSlot]) -> None:
+    def enter_resumed_calls(self, slots: list[WorkerSlot]) -> None:
         """After a restart, enter the calls resumed invocations wait on and their targets had
         accepted, before any worker runs: a new call is then checked against every wait that
         survived the restart. (A call its target had not accepted is checked when re-sent.)"""
-        with self._calls_lock:
-            for slot in slots:
-                record = slot.loaded_history.in_flight if slot.loaded_history is not None else None
-                waiting_on = record.waiting_on if record is not None else None
-                if waiting_on is None or waiting_on.function != "invoke-worker":
-                    continue
-                request = waiting_on.request
-                target, key = WorkerId(str(request["template"]), str(request["name"])), str(request["key"])
-                target_slot = self._slots.get(target)
-                if target_slot is not None and key in target_slot.waiting:
-                    self._calls.force(slot.worker_id, key, target)
-
-    def _leave_call(self, call: WorkerCall) -> None:
-        with self._calls_lock:
-            self._calls.leave(call.caller, call.key)
+        waits = []
+        for slot in slots:
+            record = slot.loaded_history.in_flight if slot.loaded_history is not None else None
+            waiting_on = record.waiting_on if record is not None else None
+            if waiting_on is None or waiting_on.function != "invoke-worker":
+                continue
+            request = waiting_on.request
+            target, key = WorkerId(str(request["template"]), str(request["name"])), str(request["key"])
+            target_slot = self.table.find(target)
+            if target_slot is not None and key in target_slot.waiting:
+                waits.append((slot.worker_id, key, target))
+        self.calls.enter_accepted(waits)
 
     def schedule(
         self,
@@ -285,7 +267,7 @@ class WorkerHost:
         """
         key = idempotency_key or self._new_key()
         args = list(args)
-        with self._usable(WorkerId(template, worker)) as slot:
+        with self.usable(WorkerId(template, worker)) as slot:
             if key in slot.results or key in slot.waiting or key in slot.scheduled:
                 return key
             self._record_pending(slot, PendingInvocation(key, function, args, due_ms=at_ms), durable=True)
@@ -309,34 +291,34 @@ class WorkerHost:
 
     def _fire(self, worker_id: WorkerId, key: str) -> None:
         """A scheduled invocation is due: queue it like any other."""
-        slot = self._slot(worker_id)
+        slot = self.table.slot(worker_id)
         with slot.lock:
             job = slot.scheduled.pop(key, None)
             if job is None:
                 parked = slot.queue[0] if slot.queue else None
-                if parked is not None and parked.key == key and parked.parked == "sleep":
-                    self._wake(slot, parked)
+                if parked is not None and parked.key == key and parked.parked is Park.SLEEP:
+                    self.wake(slot, parked)
                 return
-            if self._closed:
+            if self.closed:
                 return
             if slot.failure is not None:
                 slot.waiting.pop(key, None)
                 job.future.set_exception(WorkerFailed(slot.failure))
                 return
             slot.queue.append(job)
-            self._start_draining(slot)
+            self.start_draining(slot)
 
     def _answered(self, slot: WorkerSlot, job: Job) -> None:
         """The call a parked invocation waits on has its answer: run the invocation on."""
         with slot.lock:
-            if job.parked == "call" and slot.queue and slot.queue[0] is job and not self._closed:
-                self._wake(slot, job)
+            if job.parked is Park.CALL and slot.queue and slot.queue[0] is job and not self.closed:
+                self.wake(slot, job)
 
-    def _wake(self, slot: WorkerSlot, job: Job) -> None:
+    def wake(self, slot: WorkerSlot, job: Job) -> None:
         """A parked invocation may go on (caller holds the slot's lock)."""
         job.parked = None
         job.reload = True
-        self._start_draining(slot)
+        self.start_draining(slot)
 
     def oplog(self, worker: WorkerId | str, start: int = 1) -> list[tuple[int, OplogEntry]]:
         """A worker's hot oplog as (index, entry) pairs: entries compacted away by a snapshot are
@@ -345,16 +327,9 @@ class WorkerHost:
         start = max(start, self.oplogs.first_index(worker_id))
         return list(enumerate(self.oplogs.read(worker_id, start), start))
 
-    def _slot(self, worker_id: WorkerId) -> WorkerSlot:
-        with self._slots_lock:
-            slot = self._slots.get(worker_id)
-            if slot is None:
-                slot = self._slots[worker_id] = WorkerSlot(worker_id, self.environment.new_lock())
-            return slot
-
-    def _load(self, slot: WorkerSlot, *, start: bool = True) -> None:
+    def load(self, slot: WorkerSlot, *, start: bool = True) -> None:
         """First touch of a worker: digest its oplog; queue what a crash left unfinished (and
-        run it, unless ``start`` is false: the caller starts it with ``_start_resumed``)."""
+        run it, unless ``start`` is false: the caller starts it with ``start_resumed``)."""
         if slot.loaded:
             return
         slot.loaded = True
@@ -381,7 +356,7 @@ class WorkerHost:
             job = Job(record.idempotency_key, record.function, record.args, Future(), record, True)
             self._park_if_waiting(slot, job, record.waiting_on)
             unfinished.append(job)
-        now = self._now_ms()
+        now = self.now_ms()
         for pending in history.pending:
             job = Job(pending.idempotency_key, pending.function, pending.args, Future())
             if pending.due_ms is not None and pending.due_ms > now:
@@ -392,19 +367,19 @@ class WorkerHost:
         if history.update_pending is not None:  # requested before a crash: do it after the in-flight one
             update = history.update_pending
             at = 1 if history.in_flight is not None else 0
-            unfinished.insert(at, self._update_job(update.target_version, update.mode))
+            unfinished.insert(at, self.update_job(update.target_version, update.mode))
         for job in unfinished:
             slot.waiting[job.key] = job.future
             slot.queue.append(job)
         if unfinished:
             log.info("resuming %s: %d unfinished invocation(s)", slot.worker_id, len(unfinished))
             if start:
-                self._start_resumed(slot)
+                self.start_resumed(slot)
 
-    def _start_resumed(self, slot: WorkerSlot) -> None:
+    def start_resumed(self, slot: WorkerSlot) -> None:
         """Run what a worker's load queued, unless its first invocation is parked (caller holds the lock)."""
         if slot.queue and slot.queue[0].parked is None:
-            self._start_draining(slot)
+            self.start_draining(slot)
 
     def _park_if_waiting(self, slot: WorkerSlot, job: Job, waiting_on: BeginRemoteWrite | None) -> None:
         """An invocation found stopped in a sleep or promise await stays parked until its wake-up."""
@@ -412,16 +387,16 @@ class WorkerHost:
             return
         if waiting_on.function == "sleep":
             until = waiting_on.at_ms + int(waiting_on.request["millis"])
-            if until - self._now_ms() > self.suspend_after_ms:
-                job.parked = "sleep"
+            if until - self.now_ms() > self.suspend_after_ms:
+                job.parked = Park.SLEEP
                 self._add_timer(until, slot.worker_id, job.key)
         elif waiting_on.function == "await-promise":
             if not slot.promises.get(str(waiting_on.request["promise_id"]), (False, None))[0]:
-                job.parked = "promise"
+                job.parked = Park.PROMISE
         # A call to another worker is re-sent (same key) when the invocation runs on: not parked here.
 
-    def _start_draining(self, slot: WorkerSlot) -> None:
-        if slot.draining or self._closed or slot.interrupted:
+    def start_draining(self, slot: WorkerSlot) -> None:
+        if slot.draining or self.closed or slot.interrupted:
             return
         slot.draining = True
         self.environment.spawn(f"worker-{slot.worker_id}", lambda: self._drain(slot))
@@ -432,13 +407,13 @@ class WorkerHost:
             with slot.lock:
                 if (
                     not slot.queue
-                    or self._closed
+                    or self.closed
                     or slot.failure is not None
                     or slot.interrupted
                     or slot.queue[0].parked
                 ):
                     slot.draining = False
-                    self._release_queue(slot)
+                    self.release_queue(slot)
                     return
                 job = slot.queue[0]
             try:
@@ -447,7 +422,7 @@ class WorkerHost:
                 else:
                     self._run(slot, job)
             except Interrupted:
-                if not self._closed:
+                if not self.closed:
                     raise
                 slot.instance = None  # halted (a simulated crash) or closing: the oplog holds the rest
                 return
@@ -468,7 +443,7 @@ class WorkerHost:
                 if inline:
                     slot.draining = False
                     if slot.queue or slot.failure is not None:
-                        self._start_draining(slot)
+                        self.start_draining(slot)
             self._enforce_live_limit(slot)
             if inline:
                 return
@@ -491,15 +466,15 @@ class WorkerHost:
             slot.since_snapshot, writer.last_index - slot.snapshot_index
         ):
             return
-        index = take_snapshot(slot, instance, self.oplogs, policy, self._now_ms())
+        index = take_snapshot(slot, instance, self.oplogs, policy, self.now_ms())
         if index is not None:
             slot.snapshot_index = index
 
-    def _release_queue(self, slot: WorkerSlot) -> None:
+    def release_queue(self, slot: WorkerSlot) -> None:
         """Answer the callers of jobs that will not run here: the worker failed, or we are closing."""
         if slot.failure is not None:
             error: GolemError = WorkerFailed(slot.failure)
-        elif self._closed:
+        elif self.closed:
             error = Interrupted(
                 f"executor closed before running this invocation on {slot.worker_id}; "
                 "it is durably pending and resumes when the database is opened again"
@@ -513,91 +488,120 @@ class WorkerHost:
                 job.future.set_exception(error)
 
     def _run(self, slot: WorkerSlot, job: Job) -> None:
+        """Run one invocation: prepare it (its instance, where it starts), perform it, settle
+        its outcome (durably, then tell its caller). A run that stops early says why."""
+        try:
+            outcome = self._perform(slot, job, *self._prepare(slot, job))
+        except Exception as stop:
+            slot.instance = None  # whatever ended the run early, the instance's state is not trusted
+            failed = self._stopped(slot, job, stop)
+            if failed is None:
+                return
+            outcome = failed
+        self._settle(slot, job, outcome)
+
+    def _prepare(self, slot: WorkerSlot, job: Job) -> tuple[WorkerInstance, list[tuple[int, OplogEntry]]]:
+        """The live instance, and the recorded entries the invocation replays before it goes on."""
         writer = slot.writer
         assert writer is not None
-        try:
-            if job.reload:
-                writer.flush()
-                history = analyze(self.oplog(slot.worker_id))
-                if slot.instance is None:  # the rebuild below reads this history instead of the oplog again
-                    slot.loaded_history = history
-                job.record = history.in_flight
-                job.reload = False
-                if job.record is None or job.record.idempotency_key != job.key:
-                    raise GolemError(f"parked invocation {job.key} of {slot.worker_id} is not in flight in the oplog")
-            started_ns = self.environment.monotonic_ns()
-            instance = self._instance(slot)
-            recorded: list[tuple[int, OplogEntry]] = []
-            if job.record is None:
-                writer.add(InvocationStarted(job.key, job.function, job.args, at_ms=self._now_ms()), durable=False)
-            else:
-                recorded = resume_point(writer, job.record, self._now_ms())
-                instance.on_caught_up = lambda entries: self._caught_up(slot, entries, started_ns)
-                self._follow_resume(slot, instance, recorded)
-            try:
-                outcome = instance.run(job.key, job.function, job.args, recorded, may_go_live=True)
-            finally:
-                instance.on_caught_up = instance.on_replayed = None
-            if instance.dead:
-                slot.instance = None
-        except (ReplayDivergence, OplogCorruption) as error:
-            self._fail_worker(slot, error)
-            job.future.set_exception(WorkerFailed(str(error)))
-            return
-        except Suspended as wait:
-            # A long sleep or an unfinished promise: drop the instance, keep the invocation
-            # in flight; the timer or the promise's completion resumes it from the oplog.
-            slot.instance = None
+        if job.reload:
             writer.flush()
-            with slot.lock:
-                job.reload = True
-                if wait.promise_id is not None and slot.promises.get(wait.promise_id, (False, None))[0]:
-                    return  # completed while this run was stopping: the drain runs it again
-                if wait.until_ms is not None:
-                    job.parked = "sleep"
-                elif wait.call is not None:
-                    job.parked = "call"
-                else:
-                    job.parked = "promise"
-                if slot.interrupted:
-                    job.parked = "interrupted"
-                if wait.until_ms is not None:
-                    self._add_timer(wait.until_ms, slot.worker_id, job.key)
-            if wait.call is not None:  # outside the lock: a done future calls back at once
-                wait.call.add_done_callback(lambda _: self._answered(slot, job))
-            return
-        except Interrupted:
+            history = analyze(self.oplog(slot.worker_id))
+            if slot.instance is None:  # the rebuild below reads this history instead of the oplog again
+                slot.loaded_history = history
+            job.record = history.in_flight
+            job.reload = False
+            if job.record is None or job.record.idempotency_key != job.key:
+                raise GolemError(f"parked invocation {job.key} of {slot.worker_id} is not in flight in the oplog")
+        started_ns = self.environment.monotonic_ns()
+        instance = self._instance(slot)
+        recorded: list[tuple[int, OplogEntry]] = []
+        if job.record is None:
+            writer.add(InvocationStarted(job.key, job.function, job.args, at_ms=self.now_ms()), durable=False)
+        else:
+            recorded = resume_point(writer, job.record, self.now_ms())
+            instance.on_caught_up = lambda entries: self._caught_up(slot, entries, started_ns)
+            self._follow_resume(slot, instance, recorded)
+        return instance, recorded
+
+    def _perform(
+        self, slot: WorkerSlot, job: Job, instance: WorkerInstance, recorded: list[tuple[int, OplogEntry]]
+    ) -> Outcome:
+        try:
+            outcome = instance.run(job.key, job.function, job.args, recorded, may_go_live=True)
+        finally:
+            instance.on_caught_up = instance.on_replayed = None
+        if instance.dead:
             slot.instance = None
+        return outcome
+
+    def _stopped(self, slot: WorkerSlot, job: Job, stop: Exception) -> Outcome | None:
+        """A run that ended early: the outcome to settle (a failed invocation), or None when the
+        invocation is not over (parked, worker failed, or the executor is stopping it)."""
+        writer = slot.writer
+        assert writer is not None
+        if isinstance(stop, (ReplayDivergence, OplogCorruption)):
+            self.fail_worker(slot, stop)
+            job.future.set_exception(WorkerFailed(str(stop)))
+            return None
+        if isinstance(stop, Suspended):
+            self._park(slot, job, stop)
+            return None
+        if isinstance(stop, Interrupted):
             writer.discard_buffer()
-            if slot.interrupted:  # an operator's interrupt: the invocation waits for resume()
-                with slot.lock:
-                    job.parked, job.reload = "interrupted", True
-                    self._answer_interrupted(slot, job)
-                return
-            # The executor is stopping this run (a shutdown, or a crash in the simulation):
-            # nothing more is written; the invocation resumes from the oplog on recovery.
-            raise
-        except GolemError as error:
-            slot.instance = None
-            outcome = Outcome(False, str(error), 0)
-        except Exception as error:  # a bug outside the guest must not leave the invocation dangling
-            log.exception("unexpected error in %s on %s", job.function, slot.worker_id)
-            slot.instance = None
-            outcome = Outcome(False, f"internal error: {error!r}", 0)
-        now = self._now_ms()
+            if not slot.interrupted:
+                # The executor is stopping this run (a shutdown, or a crash in the simulation):
+                # nothing more is written; the invocation resumes from the oplog on recovery.
+                raise stop
+            with slot.lock:  # an operator's interrupt: the invocation waits for resume()
+                job.park(Park.INTERRUPTED)
+                self.answer_interrupted(slot, job)
+            return None
+        if isinstance(stop, GolemError):
+            return Outcome(False, str(stop), 0)
+        # A bug outside the guest must not leave the invocation dangling.
+        log.error("unexpected error in %s on %s", job.function, slot.worker_id, exc_info=stop)
+        return Outcome(False, f"internal error: {stop!r}", 0)
+
+    def _park(self, slot: WorkerSlot, job: Job, wait: Suspended) -> None:
+        """A long sleep, an unfinished promise or an unanswered call: keep the invocation in flight
+        without an instance; the timer, the promise's completion or the answer wakes it."""
+        assert slot.writer is not None
+        slot.writer.flush()
+        with slot.lock:
+            if wait.promise_id is not None and slot.promises.get(wait.promise_id, (False, None))[0]:
+                job.reload = True
+                return  # completed while this run was stopping: the drain runs it again
+            if slot.interrupted:
+                job.park(Park.INTERRUPTED)
+            elif wait.until_ms is not None:
+                job.park(Park.SLEEP)
+            elif wait.call is not None:
+                job.park(Park.CALL)
+            else:
+                job.park(Park.PROMISE)
+            if wait.until_ms is not None:
+                self._add_timer(wait.until_ms, slot.worker_id, job.key)
+        if wait.call is not None:  # outside the lock: a done future calls back at once
+            wait.call.add_done_callback(lambda _: self._answered(slot, job))
+
+    def _settle(self, slot: WorkerSlot, job: Job, outcome: Outcome) -> None:
+        """Record the invocation's outcome durably, then answer its caller."""
+        assert slot.writer is not None
+        now = self.now_ms()
         entry: InvocationCompleted | FailedEntry
         if outcome.ok:
             entry = InvocationCompleted(job.key, outcome.result, outcome.fuel, at_ms=now)
         else:
             entry = FailedEntry(job.key, str(outcome.result), outcome.fuel, at_ms=now)
-        writer.add(entry, durable=True)
+        slot.writer.add(entry, durable=True)
         slot.results[job.key] = entry
         if outcome.ok:
             job.future.set_result(outcome.result)
         else:
             job.future.set_exception(InvocationFailed(str(slot.worker_id), job.function, str(outcome.result)))
 
-    def _fail_worker(self, slot: WorkerSlot, error: Exception) -> None:
+    def fail_worker(self, slot: WorkerSlot, error: Exception) -> None:
         """A worker that cannot go on: record why (unless its oplog is corrupt) and keep every byte."""
         log.error("worker %s failed: %s", slot.worker_id, error)
         slot.failure = str(error)
@@ -605,14 +609,26 @@ class WorkerHost:
         if slot.writer is not None and not isinstance(error, OplogCorruption):
             slot.writer.discard_buffer()
             try:
-                slot.writer.add(ErrorRecorded(str(error), transient=False, at_ms=self._now_ms()), durable=True)
+                slot.writer.add(ErrorRecorded(str(error), transient=False, at_ms=self.now_ms()), durable=True)
             except GolemError as store_error:
                 log.error("could not record the failure of %s: %s", slot.worker_id, store_error)
+
+    def rebuild_instance(self, slot: WorkerSlot) -> int:
+        """Drop the worker's instance and rebuild it from its oplog now, as after a crash; returns
+        how many completed invocations were replayed. A worker that cannot be rebuilt fails
+        (WorkerFailed). The caller holds the slot's lock."""
+        slot.instance = None
+        try:
+            self._instance(slot)
+        except (ReplayDivergence, OplogCorruption) as error:
+            self.fail_worker(slot, error)
+            raise WorkerFailed(str(error)) from None
+        return slot.replayed
 
     def _instance(self, slot: WorkerSlot) -> WorkerInstance:
         """The worker's live instance; rebuilt by replaying its completed invocations if needed."""
         if slot.instance is not None and not slot.instance.dead:
-            self._touch(slot)
+            self.table.touch(slot)
             return slot.instance
         assert slot.writer is not None
         # Completed invocations only come from a live instance, so the history read on first
@@ -627,7 +643,7 @@ class WorkerHost:
         finally:
             slot.rebuilding = False
         slot.instance = instance
-        self._touch(slot)
+        self.table.touch(slot)
         return instance
 
     def _replay(self, slot: WorkerSlot, history: History) -> WorkerInstance:
@@ -661,7 +677,7 @@ class WorkerHost:
 
     def queued(self) -> int:
         """Invocations queued or running across all workers (parked and scheduled ones excluded)."""
-        return sum(sum(1 for job in slot.queue if job.parked is None) for slot in list(self._slots.values()))
+        return sum(sum(1 for job in slot.queue if job.parked is None) for slot in self.table.slots())
 
     def _new_instance(self, slot: WorkerSlot, compiled: CompiledTemplate | None = None) -> WorkerInstance:
         """A fresh, empty instance of the worker's template version (or of ``compiled``)."""
@@ -679,31 +695,19 @@ class WorkerHost:
             suspend_after_ms=self.suspend_after_ms,
         )
 
-    def _touch(self, slot: WorkerSlot) -> None:
-        with self._live_lock:
-            self._live[slot.worker_id] = slot
-            self._live.move_to_end(slot.worker_id)
-
     def _enforce_live_limit(self, current: WorkerSlot) -> None:
         """Suspend least recently used idle workers while more than the limit are live."""
-        while True:
-            with self._live_lock:
-                if len(self._live) <= self.max_live_instances:
-                    return
-                victim = next((s for s in self._live.values() if s is not current and not s.draining), None)
-                if victim is None:
-                    return
-                del self._live[victim.worker_id]
-            self._suspend(victim)
+        while (victim := self.table.evict_one(current, self.max_live_instances)) is not None:
+            self.suspend(victim)
 
-    def _suspend(self, slot: WorkerSlot) -> None:
+    def suspend(self, slot: WorkerSlot) -> None:
         with slot.lock:
             if slot.instance is None or slot.draining or slot.writer is None:
                 return
             slot.instance = None
-            slot.writer.add(Suspend(at_ms=self._now_ms()), durable=True)
+            slot.writer.add(Suspend(at_ms=self.now_ms()), durable=True)
 
-    def _update_job(self, to_version: int, mode: str) -> Job:
+    def update_job(self, to_version: int, mode: str) -> Job:
         return Job(f"update:{self._new_key()}", "(update)", [], Future(), update=(to_version, mode))
 
     def _apply_update(self, slot: WorkerSlot, job: Job) -> None:
@@ -725,10 +729,10 @@ class WorkerHost:
         except GolemError as error:
             reason = str(error)
             log.warning("update of %s to version %d (%s) failed: %s", slot.worker_id, to_version, mode, reason)
-            writer.add(UpdateFailed(to_version, mode, reason, at_ms=self._now_ms()), durable=True)
+            writer.add(UpdateFailed(to_version, mode, reason, at_ms=self.now_ms()), durable=True)
             job.future.set_result(UpdateOutcome(False, slot.version, mode, reason))
             return
-        now = self._now_ms()
+        now = self.now_ms()
         with slot.lock:
             index = writer.add(UpdateSucceeded(to_version, mode, target.component_hash, at_ms=now), durable=True)
             if data is not None:  # recovery starts here from now on
@@ -737,10 +741,10 @@ class WorkerHost:
             slot.version = to_version
             slot.instance = instance
             slot.since_snapshot = 0
-        self._touch(slot)
+        self.table.touch(slot)
         job.future.set_result(UpdateOutcome(True, to_version, mode))
 
-    def _answer_interrupted(self, slot: WorkerSlot, job: Job) -> None:
+    def answer_interrupted(self, slot: WorkerSlot, job: Job) -> None:
         """Tell a parked job's caller it was interrupted; a fresh future waits for the resumed run."""
         if not job.future.done():
             job.future.set_exception(
@@ -755,25 +759,28 @@ class WorkerHost:
         Every instance is let go now (a running one when its thread unwinds): a halted host may
         stay referenced for a while, and its instances hold megabytes the garbage collector
         does not see."""
-        self._closed = True
-        if self._timer_driver is not None:
-            self._timer_driver.stop()
-        with self._live_lock:
-            self._live.clear()
-        for slot in list(self._slots.values()):
+        self.closed = True
+        self.stop_timers()
+        self.table.take_live()
+        for slot in self.table.slots():
             slot.instance = None
 
-    def _existing(self, worker: WorkerId | str) -> WorkerSlot:
+    def stop_timers(self) -> None:
+        """No timer fires from now on (on close or halt)."""
+        if self._timer_driver is not None:
+            self._timer_driver.stop()
+
+    def existing(self, worker: WorkerId | str) -> WorkerSlot:
         """The slot of a worker that has an oplog (BadRequest if it has none)."""
         worker_id = WorkerId.parse(worker) if isinstance(worker, str) else worker
-        slot = self._slot(worker_id)
+        slot = self.table.slot(worker_id)
         with slot.lock:
-            self._load(slot)
+            self.load(slot)
             if slot.writer is None or slot.writer.last_index == 0:
                 raise BadRequest(f"worker {worker_id} does not exist")
         return slot
 
-    def _now_ms(self) -> int:
+    def now_ms(self) -> int:
         return self.environment.wall_clock_ns() // 1_000_000
 
 

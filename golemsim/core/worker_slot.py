@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from .environment import Lock
@@ -30,8 +31,27 @@ class WorkerInfo:
     """The last template update: pending, succeeded or failed (with the reason)."""
 
 
+class Park(Enum):
+    """Why a started invocation waits, without an instance, instead of running."""
+
+    SLEEP = "sleep"
+    """In a durable sleep longer than suspend_after: a timer wakes it."""
+    PROMISE = "promise"
+    """Awaiting a promise not yet completed: its completion wakes it."""
+    CALL = "call"
+    """Waiting on a call to another worker: the answer wakes it."""
+    INTERRUPTED = "interrupted"
+    """Stopped by an operator: resume() lets it go on."""
+
+
 @dataclass
 class Job:
+    """One invocation (or template update) in a worker's queue, and where it stands.
+
+    Its lifecycle: queued -> running -> done, or running -> parked (``park``) -> woken
+    (``wake``: it runs on from its oplog record) -> running. The executor's drain loop runs
+    the head of the queue unless it is parked."""
+
     key: str
     function: str
     args: list[Any]
@@ -40,15 +60,24 @@ class Job:
     """Set for an invocation that was in flight when the executor died: replay it, then go on."""
     resumed: bool = False
     """Queued on recovery: the invocation was unfinished when the executor stopped."""
-    parked: str | None = None
-    """Why this started invocation waits instead of running: "sleep", "promise", "call" (a call to
-    another worker not yet answered) or "interrupted"."""
+    parked: Park | None = None
+    """Why this started invocation waits instead of running (None: it may run)."""
     reload: bool = False
     """Re-read the invocation's record from the oplog before running (it was parked)."""
     due_ms: int | None = None
     """For a scheduled invocation: when it is due (wall clock, ms since the epoch)."""
     update: tuple[int, str] | None = None
     """Not an invocation but a template update to (version, mode), run in queue order."""
+
+    def park(self, why: Park) -> None:
+        """Stop running until woken; the next run re-reads the invocation's record from the oplog."""
+        self.parked = why
+        self.reload = True
+
+    def wake(self) -> None:
+        """May run again, on from its record in the oplog."""
+        self.parked = None
+        self.reload = True
 
 
 class WorkerSlot:
