@@ -11,9 +11,10 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from ..core.errors import BadRequest
+from ..core.services import LedgerRegistry, ServiceRegistry, services_path
 from .check import check_against_templates
 from .definition import ApiDefinition, load_api_definition
 from .gateway import REQUEST_TIMEOUT_SECONDS, ExecutorBackend, Gateway, Request, Response, error_response
@@ -132,7 +133,11 @@ class _InFlight:
             self.server._idle.notify_all()
 
 
-def services_factory(spec: str) -> Callable[[str | Path], Any]:
+ServicesFactory = Callable[[str | Path], ServiceRegistry]
+"""Makes the external services from the path of their ledger file (``<db>-services.db``)."""
+
+
+def services_factory(spec: str) -> ServicesFactory:
     """Import ``module:callable``; BadRequest with a clear message when it is not there."""
     module_name, _, attribute = spec.partition(":")
     try:
@@ -142,7 +147,20 @@ def services_factory(spec: str) -> Callable[[str | Path], Any]:
     factory = getattr(module, attribute, None)
     if not callable(factory):
         raise BadRequest(f"services {spec!r}: {module_name} has no callable {attribute}")
-    return factory  # type: ignore[no-any-return]
+    return cast(ServicesFactory, factory)
+
+
+def make_services(spec: str | None, db: str | Path) -> ServiceRegistry:
+    """The external services ``serve`` runs with, their ledger beside the database.
+
+    ``spec`` (``module:callable``, from ``--services`` or the definition's ``services:``) names
+    the factory; with none, a plain deduplicating ledger that answers every service name by
+    echoing its request (golemsim.core's LedgerRegistry: no business rules, no shop).
+    """
+    path = services_path(db)
+    if spec is None:
+        return LedgerRegistry(path)
+    return services_factory(spec)(path)
 
 
 def deploy_missing(executor: Executor, definition: ApiDefinition, out: IO[str]) -> list[str]:
@@ -172,6 +190,8 @@ def serve(
 ) -> int:
     """Load the definition, open the executor, deploy what is missing, check the routes, and serve until a signal.
 
+    ``services``: ``module:callable`` making the external services, over the definition's own
+    ``services:``; when neither names one, a plain echoing ledger (see ``make_services``).
     ``suspend_after``: durable sleeps longer than this many seconds suspend their worker.
     ``request_timeout``: a request whose invocation has not answered by then gets 504 "pending"
     with the idempotency key to ask again with (None: wait for ever).
@@ -179,14 +199,10 @@ def serve(
     (requests in flight finish, then the executor closes). Returns the exit code.
     """
     from ..core.executor import Executor
-    from ..core.services import services_path
-    from ..shop import ShopServices
 
     out, err = stdout or sys.stdout, stderr or sys.stderr
     definition = load_api_definition(api)
-    spec = services or definition.services
-    factory = services_factory(spec) if spec is not None else ShopServices  # the CLI's default world
-    registry = factory(services_path(db))
+    registry = make_services(services or definition.services, db)
     executor = Executor.open(db, services=registry, suspend_after=suspend_after)
     try:
         deploy_missing(executor, definition, err)
