@@ -21,7 +21,7 @@ from .core.errors import BadRequest, DatabaseLocked
 from .core.history import History, analyze
 from .core.oplog.describe import describe_entry
 from .core.promises import promise_owner
-from .core.services import services_path
+from .core.services import ServiceRegistry, services_path
 from .gateway.definition import PROMISES_PATH
 from .shop import ShopServices
 from .yaml_reader import DefinitionError
@@ -39,15 +39,19 @@ EXCLUSIVE_NOTE = (
 )
 
 
-def _parse_arg(text: str) -> Any:
-    """A CLI argument is JSON when it parses as JSON, else a plain string."""
+def parse_json(text: str, what: str, *, else_string: bool = False) -> Any:
+    """``text`` as JSON; when it is not JSON, ``text`` itself (``else_string``) or BadRequest naming ``what``."""
     try:
         return json.loads(text)
     except ValueError:
-        return text
+        if else_string:
+            return text
+        bare_word = not text.lstrip().startswith(("[", "{", '"'))  # most likely a string without its quotes
+        hint = f" (a string needs quotes: '\"{text}\"')" if bare_word else ""
+        raise BadRequest(f"{what} must be JSON, got {text!r}{hint}") from None
 
 
-def open_to_change(db: str | Path, *, services: Any = None, resume: bool = False) -> Executor:
+def open_to_change(db: str | Path, *, services: ServiceRegistry | None = None, resume: bool = False) -> Executor:
     """Open the database exclusively (as an executor) for a command that writes to it.
 
     Without ``resume``, workers are not recovered wholesale: only the worker a command touches
@@ -69,13 +73,6 @@ def _history(ex: Executor, worker: WorkerId) -> History:
     if not entries:
         raise BadRequest(f"worker {worker} does not exist")
     return analyze(entries)
-
-
-def _parse_value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        raise BadRequest(f"VALUE must be JSON, got {text!r} (a string needs quotes: '\"{text}\"')") from None
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -102,7 +99,10 @@ def default_services(db: str | Path) -> ShopServices:
 
 def cmd_invoke(args: argparse.Namespace) -> int:
     worker = WorkerId.parse(args.worker)
-    values = json.loads(args.json_args) if args.json_args is not None else [_parse_arg(a) for a in args.args]
+    if args.json_args is not None:
+        values = parse_json(args.json_args, "--json-args")
+    else:  # each argument is JSON when it parses as JSON, else a plain string
+        values = [parse_json(arg, "an argument", else_string=True) for arg in args.args]
     if not isinstance(values, list):
         raise BadRequest("--json-args must be a JSON array")
     with open_to_change(args.db, services=default_services(args.db), resume=True) as ex:
@@ -174,7 +174,7 @@ def cmd_workers(args: argparse.Namespace) -> int:
 
 
 def cmd_promise_complete(args: argparse.Namespace) -> int:
-    value = _parse_value(args.value)
+    value = parse_json(args.value, "VALUE")
     owner = promise_owner(args.promise_id)
     with open_to_change(args.db, services=default_services(args.db)) as ex:
         if ex.complete_promise(args.promise_id, value):
@@ -334,21 +334,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the executor does")
     sub = parser.add_subparsers(dest="command", required=True)
+    database = argparse.ArgumentParser(add_help=False)  # the --db of every command that opens one
+    database.add_argument("--db", default=DEFAULT_DB, help=f"the executor's database (default: {DEFAULT_DB})")
 
     p = sub.add_parser("build", help="build a template folder into a component (cached by source hash)")
     p.add_argument("folder")
     p.add_argument("--force", action="store_true", help="rebuild even if the sources did not change")
     p.set_defaults(run=cmd_build)
 
-    p = sub.add_parser("deploy", help="deploy a template folder or .wasm file")
+    p = sub.add_parser("deploy", parents=[database], help="deploy a template folder or .wasm file")
     p.add_argument("source")
-    p.add_argument("--db", default=DEFAULT_DB)
     p.add_argument("--name", help="template name (default: from golemsim.toml or the file name)")
     p.add_argument("--version", type=int, help="deploy as this version (default: next one if the code changed)")
     p.add_argument("--replace", action="store_true", help="overwrite an existing version's code (workers may diverge)")
     p.set_defaults(run=cmd_deploy)
 
-    p = sub.add_parser("invoke", help="invoke a function on a worker; prints the result as JSON")
+    p = sub.add_parser("invoke", parents=[database], help="invoke a function on a worker; prints the result as JSON")
     p.add_argument("worker", help="TEMPLATE/NAME, for example counter/c1")
     p.add_argument("function")
     p.add_argument("args", nargs="*", help="arguments: JSON values, or plain strings")
@@ -360,39 +361,36 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop waiting for the result (exit 3); the invocation stays durably pending and goes on later",
     )
-    p.add_argument("--db", default=DEFAULT_DB)
     p.set_defaults(run=cmd_invoke)
 
-    p = sub.add_parser("oplog", help="print a worker's oplog, one entry a line")
+    p = sub.add_parser("oplog", parents=[database], help="print a worker's oplog, one entry a line")
     p.add_argument("worker")
-    p.add_argument("--db", default=DEFAULT_DB)
     p.add_argument("--json", action="store_true", help="one JSON object a line")
     p.add_argument("--from", dest="start", type=int, default=1, help="first index to print")
     p.set_defaults(run=cmd_oplog)
 
-    p = sub.add_parser("workers", help="list workers with template, status and oplog length")
-    p.add_argument("--db", default=DEFAULT_DB)
+    p = sub.add_parser("workers", parents=[database], help="list workers with template, status and oplog length")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_workers)
 
-    p = sub.add_parser("templates", help="list deployed templates")
-    p.add_argument("--db", default=DEFAULT_DB)
+    p = sub.add_parser("templates", parents=[database], help="list deployed templates")
     p.set_defaults(run=cmd_templates)
 
     p = sub.add_parser("promise", help="complete or list workers' promises")
     actions = p.add_subparsers(dest="action", required=True)
     q = actions.add_parser(
         "complete",
+        parents=[database],
         help="complete a promise; exit 0, or 1 if it was completed before (the first value stands)",
         epilog=EXCLUSIVE_NOTE,
     )
     q.add_argument("promise_id", metavar="PROMISE_ID", help="TEMPLATE/NAME/promise-..., as the worker returned it")
     q.add_argument("value", metavar="VALUE_JSON", help="the value as JSON, e.g. '{\"approved\": true}' or '\"yes\"'")
-    q.add_argument("--db", default=DEFAULT_DB)
     q.set_defaults(run=cmd_promise_complete)
-    q = actions.add_parser("list", help="a worker's promises: pending, or completed with their value")
+    q = actions.add_parser(
+        "list", parents=[database], help="a worker's promises: pending, or completed with their value"
+    )
     q.add_argument("worker", help="TEMPLATE/NAME")
-    q.add_argument("--db", default=DEFAULT_DB)
     q.add_argument("--json", action="store_true")
     q.set_defaults(run=cmd_promise_list)
 
@@ -403,15 +401,15 @@ def build_parser() -> argparse.ArgumentParser:
         ("delete", cmd_delete, "delete a worker with its oplog, for good (needs --yes)"),
     )
     for name, run, help_text in controls:
-        p = sub.add_parser(name, help=help_text, epilog=EXCLUSIVE_NOTE)
+        p = sub.add_parser(name, parents=[database], help=help_text, epilog=EXCLUSIVE_NOTE)
         p.add_argument("worker", help="TEMPLATE/NAME")
-        p.add_argument("--db", default=DEFAULT_DB)
         if name == "delete":
             p.add_argument("--yes", action="store_true", help="really delete it")
         p.set_defaults(run=run)
 
     p = sub.add_parser(
         "update",
+        parents=[database],
         help="move a worker to another version of its template; exit 1 if the update fails",
         epilog=EXCLUSIVE_NOTE,
     )
@@ -427,12 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--timeout", type=float, metavar="SECONDS", help="stop waiting (exit 3); the update stays durably pending"
     )
-    p.add_argument("--db", default=DEFAULT_DB)
     p.set_defaults(run=cmd_update)
 
-    p = sub.add_parser("serve", help="serve an API definition over HTTP; prints the URL it listens on")
+    p = sub.add_parser(
+        "serve", parents=[database], help="serve an API definition over HTTP; prints the URL it listens on"
+    )
     p.add_argument("--api", required=True, help="the API definition file (YAML), e.g. templates/shop.api.yaml")
-    p.add_argument("--db", default=DEFAULT_DB)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     p.add_argument("--services", help="module:callable making the external services (default: the definition's)")
