@@ -125,7 +125,7 @@ def test_a_snapshot_loads_as_the_first_call_into_an_instance_and_restores_the_ra
     fresh.load_snapshot(data)  # its first call
     assert [call(fresh, "roll") for _ in range(3)] == expected
     assert json.loads(call(fresh, "summary")) == state
-    assert fresh.writer.last_index == 0  # nothing of the load went into the oplog
+    assert fresh.durable.writer.last_index == 0  # nothing of the load went into the oplog
 
 
 def test_saving_cannot_be_an_instances_first_call(make: MakeInstance) -> None:
