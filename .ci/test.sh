@@ -7,8 +7,8 @@ bash .ci/setup.sh
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-echo "==> mypy (golemsim/core, golemsim/sim, golemsim/widgets)"
-.venv/bin/mypy golemsim/core golemsim/sim golemsim/widgets
+echo "==> mypy (the whole golemsim package)"
+.venv/bin/mypy golemsim
 echo "==> pytest (tests/, and notebooks/ with nbval: committed outputs must match)"
 # With no paths among the arguments pytest runs its testpaths (tests and notebooks, see pyproject.toml);
 # the nbval options only change how .ipynb files are collected, so `bash .ci/test.sh tests/test_cli.py -x` works.
