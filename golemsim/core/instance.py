@@ -144,16 +144,27 @@ class WorkerInstance:
     # -- running invocations -----------------------------------------------------------
 
     def run(
-        self, key: str, function: str, args: list[Any], recorded: list[tuple[int, OplogEntry]], *, may_go_live: bool
+        self,
+        key: str,
+        function: str,
+        args: list[Any],
+        recorded: list[tuple[int, OplogEntry]],
+        *,
+        may_go_live: bool,
+        typed_args: list[Any] | None = None,
     ) -> Outcome:
         """Run one invocation: replay ``recorded``, then (if allowed) continue live.
+
+        ``typed_args``: ``args`` already converted to typed values for this template version
+        (when the executor checked them on acceptance); else they are converted here.
 
         A trap, fuel exhaustion, timeout or the memory limit give Outcome(ok=False); the
         instance is then dead (``dead``) and must be rebuilt. Raises ReplayDivergence if the
         guest does not do what the record says.
         """
         signature = self.template.function(function)
-        typed_args = signature.args_from_json(args)
+        if typed_args is None:
+            typed_args = signature.args_from_json(args)
         func = self._export(function)
         if func is None:
             raise GolemError(f"template {self.template.name} lists {function} but the instance lacks it")

@@ -59,7 +59,7 @@ from .templates import (
 )
 from .timers import TimerQueue
 from .updates import UpdateOutcome, migrate
-from .worker_slot import Job, Park, WorkerSlot
+from .worker_slot import Job, Park, TypedArgs, WorkerSlot
 from .worker_table import WorkerTable
 
 log = logging.getLogger("golemsim.executor")
@@ -181,10 +181,10 @@ class WorkerHost:
             if waiting is not None:
                 return waiting, None
             run_here = inline and not slot.draining and not slot.queue and not slot.interrupted
-            self._record_pending(slot, PendingInvocation(key, function, args), durable=not run_here)
+            typed = self._record_pending(slot, PendingInvocation(key, function, args), durable=not run_here)
             future: Future[Any] = Future()
             slot.waiting[key] = future
-            slot.queue.append(Job(key, function, args, future))
+            slot.queue.append(Job(key, function, args, future, typed_args=typed))
             if run_here:
                 slot.draining = True
                 return future, slot
@@ -207,18 +207,20 @@ class WorkerHost:
         # Drawn from the environment, so a simulation seeded alike makes the same keys.
         return str(uuid.UUID(bytes=self.environment.random_bytes(16), version=4))
 
-    def _record_pending(self, slot: WorkerSlot, pending: PendingInvocation, *, durable: bool) -> None:
+    def _record_pending(self, slot: WorkerSlot, pending: PendingInvocation, *, durable: bool) -> TypedArgs:
         """Check the arguments, then write the pending entry (after Create for a new worker).
+        Returns the arguments as typed values, so that the run need not convert them again.
         The caller holds the slot's lock."""
         assert slot.writer is not None
         template = slot.worker_id.template
         compiled = self.templates.get(template, slot.version or None)
-        compiled.function(pending.function).args_from_json(pending.args)  # reject bad arguments first
+        typed = compiled.function(pending.function).args_from_json(pending.args)  # reject bad arguments first
         now = self.now_ms()
         if slot.writer.last_index == 0:
             slot.version = compiled.version
             slot.writer.add(Create(template, compiled.version, compiled.component_hash, at_ms=now), durable=False)
         slot.writer.add(dataclasses.replace(pending, at_ms=now), durable=durable)
+        return TypedArgs(compiled.version, typed)
 
     def _accept_call(self, call: WorkerCall) -> Future[Any]:
         target = call.target
@@ -270,8 +272,8 @@ class WorkerHost:
         with self.usable(WorkerId(template, worker)) as slot:
             if key in slot.results or key in slot.waiting or key in slot.scheduled:
                 return key
-            self._record_pending(slot, PendingInvocation(key, function, args, due_ms=at_ms), durable=True)
-            self._arm(slot, Job(key, function, args, Future()), at_ms)
+            typed = self._record_pending(slot, PendingInvocation(key, function, args, due_ms=at_ms), durable=True)
+            self._arm(slot, Job(key, function, args, Future(), typed_args=typed), at_ms)
         return key
 
     def _schedule_from_worker(self, target: WorkerId, function: str, args: list[Any], due_ms: int, key: str) -> None:
@@ -528,7 +530,9 @@ class WorkerHost:
         self, slot: WorkerSlot, job: Job, instance: WorkerInstance, recorded: list[tuple[int, OplogEntry]]
     ) -> Outcome:
         try:
-            outcome = instance.run(job.key, job.function, job.args, recorded, may_go_live=True)
+            typed = job.typed_args
+            converted = typed.values if typed is not None and typed.version == instance.template.version else None
+            outcome = instance.run(job.key, job.function, job.args, recorded, may_go_live=True, typed_args=converted)
         finally:
             instance.on_caught_up = instance.on_replayed = None
         if instance.dead:

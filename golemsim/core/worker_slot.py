@@ -31,6 +31,15 @@ class WorkerInfo:
     """The last template update: pending, succeeded or failed (with the reason)."""
 
 
+@dataclass(frozen=True)
+class TypedArgs:
+    """An invocation's arguments as typed values, converted (and so checked) once on acceptance
+    against template version ``version``."""
+
+    version: int
+    values: list[Any]
+
+
 class Park(Enum):
     """Why a started invocation waits, without an instance, instead of running."""
 
@@ -68,6 +77,8 @@ class Job:
     """For a scheduled invocation: when it is due (wall clock, ms since the epoch)."""
     update: tuple[int, str] | None = None
     """Not an invocation but a template update to (version, mode), run in queue order."""
+    typed_args: TypedArgs | None = None
+    """The arguments as checked on acceptance (None for one recovered from the oplog)."""
 
     def park(self, why: Park) -> None:
         """Stop running until woken; the next run re-reads the invocation's record from the oplog."""
