@@ -5,7 +5,7 @@ done twice. See the README's "Simulation" section and experiments/*.yaml."""
 from .baton import Baton, Halted, Owner, SimLock
 from .checkers import Verdict
 from .clients import ClientOp, ClientSettings
-from .cluster import Cluster, ClusterSettings
+from .cluster import Cluster
 from .experiment import Experiment, ExperimentError, load_experiment, parse_experiment
 from .metrics import Metrics
 from .nemesis import Fault, RandomFaults
@@ -16,6 +16,7 @@ from .runner import RunResult, run_experiment
 from .services import ServiceSettings
 from .storage import StorageSettings
 from .trace import Trace
+from .world import ClusterSettings
 
 __all__ = [
     "Baton",

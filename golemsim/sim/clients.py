@@ -10,17 +10,14 @@ from __future__ import annotations
 import random
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import simpy
 
 from ..gateway import Request, Response
-from .gateway import Bound
 from .network import NoResponse
 from .workloads import Operation, Workload
-
-if TYPE_CHECKING:
-    from .cluster import Cluster
+from .world import Bound, World
 
 
 @dataclass(frozen=True)
@@ -75,7 +72,7 @@ class ClientOp:
 class Clients:
     """Every client of a run and the history they recorded."""
 
-    cluster: Cluster
+    world: World
     workload: Workload
     settings: ClientSettings
     rng: random.Random
@@ -84,18 +81,18 @@ class Clients:
     """Operations answered or given up."""
 
     def start(self) -> simpy.Process:
-        return self.cluster.env.process(self._run())
+        return self.world.env.process(self._run())
 
     def _run(self) -> Generator[simpy.Event, Any, None]:
-        env = self.cluster.env
-        for op in self.workload.setup(self.cluster.now_ms()):
+        env = self.world.env
+        for op in self.workload.setup(self.world.now_ms()):
             yield env.process(self._perform("client-setup", op))
         s = self.settings
         counter = iter(range(s.operations))
         if s.mode == "open":
             running = []
             for n in counter:
-                op = self.workload.next(self.rng, n, self.cluster.now_ms())
+                op = self.workload.next(self.rng, n, self.world.now_ms())
                 running.append(env.process(self._perform(f"client-{n % 16}", op, n)))
                 yield env.timeout(self.rng.expovariate(s.rate))
             yield simpy.AllOf(env, running)
@@ -104,23 +101,23 @@ class Clients:
             yield simpy.AllOf(env, loops)
 
     def _closed_loop(self, name: str, counter: Any) -> Generator[simpy.Event, Any, None]:
-        env = self.cluster.env
+        env = self.world.env
         for n in counter:
-            yield env.process(self._perform(name, self.workload.next(self.rng, n, self.cluster.now_ms()), n))
+            yield env.process(self._perform(name, self.workload.next(self.rng, n, self.world.now_ms()), n))
             yield env.timeout(self.rng.expovariate(1 / self.settings.think) if self.settings.think > 0 else 0)
 
     def _perform(self, client: str, op: Operation, n: int = -1) -> Generator[simpy.Event, Any, None]:
-        cluster = self.cluster
-        env = cluster.env
+        world = self.world
+        env = world.env
         record = ClientOp(n, client, op, env.now)
         self.history.append(record)
         headers = {"Idempotency-Key": op.key}
         request = Request.json(op.method, op.path, op.body, headers)
-        gateway = cluster.gateway
+        gateway = world.gateway
         for attempt in range(1, self.settings.retries + 2):
             record.attempts = attempt
             try:
-                response, bound = yield cluster.network.request(
+                response, bound = yield world.network.request(
                     client, "gateway", lambda: gateway.handle(request), self.settings.timeout
                 )
             except NoResponse:
@@ -128,7 +125,7 @@ class Clients:
             record.bound = bound or record.bound
             if response.status in (503, 504) and attempt <= self.settings.retries:  # retry: ask again, same key
                 if response.status == 504:  # "pending": accepted, not answered by the gateway's deadline
-                    cluster.metrics.count("pending_answers")
+                    world.metrics.count("pending_answers")
                 yield env.timeout(0.1 * attempt)
                 continue
             self._finish(record, response)
@@ -137,17 +134,17 @@ class Clients:
 
     def _finish(self, record: ClientOp, response: Response | None) -> None:
         """The operation is over: answered (ok or error), or timed out after every retry."""
-        env = self.cluster.env
+        env = self.world.env
         record.done = env.now
         self.finished += 1
         if response is None:
             record.outcome = "timeout"
-            self.cluster.trace.record(env.now, "client", n=record.n, key=record.op.key, outcome="timeout")
+            self.world.trace.record(env.now, "client", n=record.n, key=record.op.key, outcome="timeout")
         else:
             record.status = response.status
             record.response = response.body
             record.outcome = "ok" if 200 <= response.status < 300 else "error"
-            self.cluster.trace.record(
+            self.world.trace.record(
                 env.now, "client", n=record.n, key=record.op.key, outcome=record.outcome, status=response.status
             )
-        self.cluster.metrics.latencies.append((env.now, env.now - record.sent, record.outcome))
+        self.world.metrics.latencies.append((env.now, env.now - record.sent, record.outcome))

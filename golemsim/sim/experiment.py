@@ -27,12 +27,12 @@ from ..core.errors import BadRequest
 from ..core.policy import SnapshotPolicy
 from ..yaml_reader import DefinitionError, Problem, Reader, compose
 from .clients import ClientSettings
-from .cluster import ClusterSettings
 from .nemesis import FAULT_KINDS, Fault, RandomFaults
 from .network import NetworkSettings
 from .services import ServiceSettings
 from .storage import StorageSettings
 from .workloads import WORKLOADS
+from .world import ClusterSettings
 
 ExperimentError = DefinitionError
 """An experiment file with mistakes: ``problems`` lists each with its line and field."""

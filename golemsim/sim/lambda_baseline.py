@@ -16,7 +16,7 @@ import itertools
 import json
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import simpy
 
@@ -26,9 +26,7 @@ from ..gateway import Request, Response
 from .baton import Owner
 from .network import Dropped, NoResponse
 from .node import UP
-
-if TYPE_CHECKING:
-    from .cluster import Cluster
+from .world import World
 
 
 @dataclass
@@ -65,17 +63,17 @@ class NodeDied(Exception):
 class LambdaCheckout:
     """Serves POST /checkout with stateless functions on the cluster's nodes (endpoint "gateway")."""
 
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
+    def __init__(self, world: World) -> None:
+        self.world = world
         self.owner = Owner("gateway")
-        self.database = Database(cluster.env)
+        self.database = Database(world.env)
         self._ids = itertools.count(1)
         self._next_node = itertools.count()
 
     def handle(self, request: Request) -> Generator[simpy.Event, Any, tuple[Response, None]]:
         """The gateway: pick an up node, forward, answer 503 when it does not answer in time."""
-        cluster = self.cluster
-        up = [n for name, n in sorted(cluster.nodes.items()) if n.state == UP]
+        world = self.world
+        up = [n for name, n in sorted(world.nodes.items()) if n.state == UP]
         if request.path != "/checkout" or request.method != "POST":
             return Response(404, {"error": {"kind": "not-found"}}), None
         if not up:
@@ -84,11 +82,11 @@ class LambdaCheckout:
         order_id = "order-" + (request.header("Idempotency-Key") or f"anon-{next(self._ids)}")
         order = request.body
         try:
-            result = yield cluster.network.request(
+            result = yield world.network.request(
                 "gateway",
                 node.name,
                 lambda: self._function(node.name, order_id, order),
-                cluster.settings.request_timeout,
+                world.settings.request_timeout,
             )
         except NoResponse:
             return Response(503, {"error": {"kind": "unavailable", "message": "the function did not answer"}}), None
@@ -98,8 +96,8 @@ class LambdaCheckout:
 
     def _function(self, node_name: str, order_id: str, body: bytes) -> Generator[simpy.Event, Any, Any]:
         """One function instance: dies with its node (the rest of it never runs)."""
-        cluster = self.cluster
-        node = cluster.nodes[node_name]
+        world = self.world
+        node = world.nodes[node_name]
         incarnation = node.incarnation
 
         def alive() -> None:
@@ -111,14 +109,14 @@ class LambdaCheckout:
             for _ in range(5):
                 alive()
                 try:
-                    answer = yield cluster.network.request(
+                    answer = yield world.network.request(
                         node_name,
                         "services",
-                        lambda: cluster.services.handle(ServiceRequest(service, operation, payload, key)),
-                        cluster.settings.service_timeout,
+                        lambda: world.services.handle(ServiceRequest(service, operation, payload, key)),
+                        world.settings.service_timeout,
                     )
                 except (NoResponse, ServiceUnavailable):
-                    yield cluster.env.timeout(0.1)
+                    yield world.env.timeout(0.1)
                     continue
                 alive()
                 return answer
@@ -126,12 +124,12 @@ class LambdaCheckout:
 
         def save(row: OrderRow) -> Generator[simpy.Event, Any, None]:
             alive()
-            yield cluster.env.process(self.database.save(order_id, row))
+            yield world.env.process(self.database.save(order_id, row))
             alive()
 
         try:
             order = json.loads(body)
-            row: OrderRow = yield cluster.env.process(self.database.load(order_id))
+            row: OrderRow = yield world.env.process(self.database.load(order_id))
             if row.result is not None:
                 return row.result
             items = [{"sku": i["sku"], "quantity": i["quantity"]} for i in order["items"]]
@@ -169,6 +167,6 @@ class LambdaCheckout:
             yield from save(row)
             return row.result
         except NodeDied:
-            cluster.metrics.count("functions_lost_in_crash")
-            cluster.trace.record(cluster.env.now, "function-lost", order=order_id, node=node_name)
+            world.metrics.count("functions_lost_in_crash")
+            world.trace.record(world.env.now, "function-lost", order=order_id, node=node_name)
             raise Dropped() from None

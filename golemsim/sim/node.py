@@ -9,9 +9,8 @@ and it writes nothing more; the new owner recovers the shard's workers from thei
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Generator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Generator
+from typing import Any
 
 import simpy
 
@@ -21,9 +20,7 @@ from .baton import Halted, Owner
 from .network import Dropped
 from .remote_store import RemoteOplogStore
 from .sim_environment import SimEnvironment
-
-if TYPE_CHECKING:
-    from .cluster import Cluster
+from .world import Call, World
 
 UP, CRASHED, DRAINING, UPGRADING, RESTARTING = "up", "crashed", "draining", "upgrading", "restarting"
 NODE_STATES = (UP, CRASHED, DRAINING, UPGRADING, RESTARTING)
@@ -33,30 +30,22 @@ class NotOwner(GolemError):
     """The node does not serve this shard (now): ask the shard manager again."""
 
 
-@dataclass(frozen=True)
-class Call:
-    """A request to a node's executor, run on a simulated thread of the shard's host."""
-
-    name: str
-    run: Callable[[Executor], Any]
-
-
 class ShardHost:
     """One shard on one node: an Executor over the remote oplog store with the shard's epoch."""
 
-    def __init__(self, cluster: Cluster, node: Node, shard: int, epoch: int) -> None:
-        self.cluster = cluster
+    def __init__(self, world: World, node: Node, shard: int, epoch: int) -> None:
+        self.world = world
         self.node = node
         self.shard = shard
         self.epoch = epoch
         self.owner = Owner(f"{node.name}/shard-{shard}@{epoch}")
-        seed = f"{cluster.seed}/{node.name}/{node.incarnation}/{shard}/{epoch}"
-        self.environment = SimEnvironment(cluster, self.owner, node.name, random.Random(seed))
-        self.store = RemoteOplogStore(cluster, node.name, shard, epoch, self.fenced)
-        settings = cluster.settings
+        seed = f"{world.seed}/{node.name}/{node.incarnation}/{shard}/{epoch}"
+        self.environment = SimEnvironment(world, self.owner, node.name, random.Random(seed))
+        self.store = RemoteOplogStore(world, node.name, shard, epoch, self.fenced)
+        settings = world.settings
         self.executor = Executor(
             self.store,
-            cluster.templates,
+            world.templates,
             environment=self.environment,
             max_live_instances=settings.max_live_per_node,
             limits=settings.limits,
@@ -64,21 +53,21 @@ class ShardHost:
             suspend_after=settings.suspend_after,
             snapshots=settings.snapshots,
         )
-        self.executor.on_recovery = lambda worker, info, seconds: cluster.recovered(
+        self.executor.on_recovery = lambda worker, info, seconds: world.recovered(
             node.name, worker, info.mode, info.invocations, info.entries, seconds
         )
-        self.executor.on_replay = lambda worker, index, end: cluster.replaying(node.name, worker, index, end)
+        self.executor.on_replay = lambda worker, index, end: world.replaying(node.name, worker, index, end)
         self.active = 0
         self.leaving = False
         self.stopped = False
 
     def start(self) -> None:
         """Recover the shard's workers that have unfinished invocations."""
-        self.cluster.baton.spawn(self.owner, f"{self.owner.name}:resume", self.executor.resume_all)
+        self.world.baton.spawn(self.owner, f"{self.owner.name}:resume", self.executor.resume_all)
 
     def fenced(self, reason: str) -> None:
-        self.cluster.trace.record(self.cluster.env.now, "fenced", node=self.node.name, shard=self.shard)
-        self.cluster.metrics.count("fenced_writes")
+        self.world.trace.record(self.world.env.now, "fenced", node=self.node.name, shard=self.shard)
+        self.world.metrics.count("fenced_writes")
         self.node.drop(self.shard, f"fenced: {reason}")
 
     def stop(self, reason: str) -> None:
@@ -86,15 +75,15 @@ class ShardHost:
             return
         self.stopped = True
         self.executor.halt()
-        self.cluster.baton.halt(self.owner, reason)
+        self.world.baton.halt(self.owner, reason)
 
 
 class Node:
     """A simulated machine running executors for the shards the shard manager gives it."""
 
-    def __init__(self, cluster: Cluster, name: str) -> None:
-        self.cluster = cluster
-        self.env: simpy.Environment = cluster.env
+    def __init__(self, world: World, name: str) -> None:
+        self.world = world
+        self.env: simpy.Environment = world.env
         self.name = name
         self.state = UP
         self.incarnation = 0
@@ -103,8 +92,8 @@ class Node:
 
     def set_state(self, state: str) -> None:
         self.state = state
-        self.cluster.trace.record(self.env.now, "node", node=self.name, state=state)
-        self.cluster.metrics.node_state(self.env.now, self.name, state)
+        self.world.trace.record(self.env.now, "node", node=self.name, state=state)
+        self.world.metrics.node_state(self.env.now, self.name, state)
 
     # --- serving ---
     def handle(self, shard: int, epoch: int, call: Call) -> Generator[simpy.Event, Any, Any]:
@@ -116,7 +105,7 @@ class Node:
             raise NotOwner(f"{self.name} does not serve shard {shard} at epoch {epoch}")
         host.active += 1
         try:
-            result = yield self.cluster.baton.call(
+            result = yield self.world.baton.call(
                 host.owner, f"{host.owner.name}:{call.name}", lambda: call.run(host.executor)
             )
         except Halted:
@@ -137,17 +126,17 @@ class Node:
                 self.drop(shard, "moved to another node")
         for shard, epoch in sorted(assigned.items()):
             if shard not in self.hosts:
-                host = self.hosts[shard] = ShardHost(self.cluster, self, shard, epoch)
-                self.cluster.trace.record(self.env.now, "acquire", node=self.name, shard=shard, epoch=epoch)
+                host = self.hosts[shard] = ShardHost(self.world, self, shard, epoch)
+                self.world.trace.record(self.env.now, "acquire", node=self.name, shard=shard, epoch=epoch)
                 host.start()
-        share = max(1, self.cluster.settings.max_live_per_node // max(1, len(self.hosts)))
+        share = max(1, self.world.settings.max_live_per_node // max(1, len(self.hosts)))
         for host in self.hosts.values():
             host.executor.max_live_instances = share  # applied at each host's next invocation
 
     def drop(self, shard: int, reason: str) -> None:
         host = self.hosts.pop(shard, None)
         if host is not None:
-            self.cluster.trace.record(self.env.now, "release", node=self.name, shard=shard, reason=reason)
+            self.world.trace.record(self.env.now, "release", node=self.name, shard=shard, reason=reason)
             host.stop(f"{self.name} released shard {shard}: {reason}")
 
     def release(self, shard: int, grace: float) -> Generator[simpy.Event, Any, None]:
@@ -175,7 +164,7 @@ class Node:
         """Stay down (crashed or upgrading) for ``delay`` seconds, boot with empty memory, rejoin."""
         yield self.env.timeout(delay)
         self.set_state(RESTARTING)
-        yield self.env.timeout(self.cluster.settings.boot_time)
+        yield self.env.timeout(self.world.settings.boot_time)
         self.incarnation += 1
         self.set_state(UP)
         self.env.process(self._heartbeats(self.incarnation))
@@ -183,7 +172,7 @@ class Node:
     def drain(self) -> Generator[simpy.Event, Any, None]:
         """Hand every shard to other nodes, letting running calls finish."""
         self.set_state(DRAINING)
-        yield self.env.process(self.cluster.shard_manager.evacuate(self.name))
+        yield self.env.process(self.world.shard_manager.evacuate(self.name))
 
     def power_off(self) -> None:
         """The run is over: stop every shard host (nothing is recorded)."""
@@ -196,11 +185,11 @@ class Node:
             self.hosts.pop(shard).stop(f"{self.name} stopped for an upgrade")
 
     def _heartbeats(self, incarnation: int) -> Generator[simpy.Event, Any, None]:
-        settings = self.cluster.settings
-        manager = self.cluster.shard_manager
+        settings = self.world.settings
+        manager = self.world.shard_manager
         while self.incarnation == incarnation and self.state != CRASHED:
             if self.state in (UP, DRAINING):
-                answer = self.cluster.network.request(
+                answer = self.world.network.request(
                     self.name,
                     "shards",
                     lambda: manager.heartbeat(self.name, self.state == DRAINING),

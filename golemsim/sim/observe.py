@@ -15,13 +15,9 @@ Views that redraw (golemsim.widgets) should note what changed and redraw at thei
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
-
-if TYPE_CHECKING:
-    from .cluster import Cluster
-    from .runner import RunResult
+from typing import Any, Protocol, runtime_checkable
 
 APPENDED = "appended"
 """Entries of one worker committed by the storage: worker, first (index), kinds and entries (OplogEntry)."""
@@ -46,8 +42,8 @@ class Observer(Protocol):
 
 class Observers:
     """The observers of one cluster; telling them costs nothing when there are none. An observer
-    may also have ``started(cluster)`` and ``finished(result)``: they are told when a run starts
-    and ends."""
+    may also have ``started(cluster)`` and ``finished(result)``: the runner tells them when a run
+    starts and ends (golemsim.sim.runner.Starts and Finishes)."""
 
     def __init__(self) -> None:
         self._all: list[Observer] = []
@@ -65,22 +61,5 @@ class Observers:
         for observer in self._all:
             observer.on_event(event)
 
-    def started(self, cluster: Cluster) -> None:
-        for observer in self._all:
-            if isinstance(observer, _Starts):
-                observer.started(cluster)
-
-    def finished(self, result: RunResult) -> None:
-        for observer in self._all:
-            if isinstance(observer, _Finishes):
-                observer.finished(result)
-
-
-@runtime_checkable
-class _Starts(Protocol):
-    def started(self, cluster: Cluster) -> None: ...
-
-
-@runtime_checkable
-class _Finishes(Protocol):
-    def finished(self, result: RunResult) -> None: ...
+    def __iter__(self) -> Iterator[Observer]:
+        return iter(self._all)

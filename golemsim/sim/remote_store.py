@@ -8,7 +8,7 @@ executor is stopped at once (its threads unwind; nothing more is written).
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import simpy
 
@@ -18,19 +18,15 @@ from ..core.oplog.snapshot import Snapshot
 from .baton import Halted
 from .network import NoResponse
 from .storage import Fenced
-
-if TYPE_CHECKING:
-    from .cluster import Cluster
+from .world import World
 
 
 class RemoteOplogStore:
     """The storage service as seen from one shard on one node, with that shard's lease epoch."""
 
-    def __init__(
-        self, cluster: Cluster, endpoint: str, shard: int, epoch: int, on_fenced: Callable[[str], None]
-    ) -> None:
-        self.cluster = cluster
-        self.storage = cluster.storage
+    def __init__(self, world: World, endpoint: str, shard: int, epoch: int, on_fenced: Callable[[str], None]) -> None:
+        self.world = world
+        self.storage = world.storage
         self.endpoint = endpoint
         self.shard = shard
         self.epoch = epoch
@@ -38,11 +34,11 @@ class RemoteOplogStore:
 
     def _call(self, handle: Callable[[], Generator[simpy.Event, Any, Any]]) -> Any:
         """Send until answered: a lost request or answer is sent again (appends are idempotent)."""
-        cluster = self.cluster
+        world = self.world
         while True:
             try:
-                return cluster.baton.wait(
-                    cluster.network.request(self.endpoint, "storage", handle, cluster.settings.storage_timeout)
+                return world.baton.wait(
+                    world.network.request(self.endpoint, "storage", handle, world.settings.storage_timeout)
                 )
             except NoResponse:
                 continue
@@ -72,7 +68,7 @@ class RemoteOplogStore:
 
     def workers(self) -> list[tuple[WorkerId, int]]:
         """The workers of this shard only."""
-        shard_of = self.cluster.shard_of
+        shard_of = self.world.shard_of
         listed: list[tuple[WorkerId, int]] = self._read(
             lambda: [(w, n) for w, n in self.storage.store.workers() if shard_of(w) == self.shard], len
         )

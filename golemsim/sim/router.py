@@ -9,17 +9,15 @@ idempotency key makes the retry join or return the first run, never start a seco
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..core.errors import GolemError
 from ..core.executor import Executor
 from ..core.ids import WorkerId
 from ..core.promises import promise_owner
 from .network import NoResponse
-from .node import Call, NotOwner
-
-if TYPE_CHECKING:
-    from .cluster import Cluster
+from .node import NotOwner
+from .world import Call, World
 
 
 class Unreachable(GolemError):
@@ -27,28 +25,28 @@ class Unreachable(GolemError):
 
 
 class Router:
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
+    def __init__(self, world: World) -> None:
+        self.world = world
 
     def call(self, source: str, worker: WorkerId, call: Call, *, until_answered: bool = False) -> Any:
         """Run ``call`` on the executor that owns ``worker`` (on a simulated thread).
 
         Keeps trying for the settings' call_deadline, then raises Unreachable; with
         ``until_answered``, for as long as it takes."""
-        cluster = self.cluster
-        settings = cluster.settings
-        env = cluster.env
+        world = self.world
+        settings = world.settings
+        env = world.env
         deadline = None if until_answered else env.now + settings.call_deadline
-        shard = cluster.shard_of(worker)
+        shard = world.shard_of(worker)
         attempt = 0
         while True:
-            owner = cluster.shard_manager.owner(shard)
+            owner = world.shard_manager.owner(shard)
             if owner is not None:
-                node = cluster.nodes[owner[0]]
+                node = world.nodes[owner[0]]
                 epoch = owner[1]
                 try:
-                    return cluster.baton.wait(
-                        cluster.network.request(
+                    return world.baton.wait(
+                        world.network.request(
                             source,
                             node.name,
                             functools.partial(node.handle, shard, epoch, call),
@@ -60,11 +58,11 @@ class Router:
             else:
                 reason = "NoOwner"
             attempt += 1
-            cluster.metrics.count("retries")
-            cluster.trace.record(env.now, "retry", source=source, worker=str(worker), attempt=attempt, reason=reason)
+            world.metrics.count("retries")
+            world.trace.record(env.now, "retry", source=source, worker=str(worker), attempt=attempt, reason=reason)
             if deadline is not None and env.now >= deadline:
                 raise Unreachable(f"no node answered for {worker} within {settings.call_deadline:g} s")
-            cluster.baton.sleep(min(settings.retry_backoff * attempt, 1.0))
+            world.baton.sleep(min(settings.retry_backoff * attempt, 1.0))
 
     def invoke(
         self, source: str, worker: WorkerId, function: str, args: list[Any], key: str, *, until_answered: bool = False

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import simpy
 
@@ -37,9 +37,10 @@ from .cluster import Cluster
 from .experiment import Experiment
 from .lambda_baseline import LambdaCheckout
 from .nemesis import Fault, Nemesis
-from .node import UP, Call
+from .node import UP
 from .observe import Observer
 from .workloads import WORKLOADS, BankWorkload, Keys, Workload
+from .world import Call
 
 log = logging.getLogger("golemsim.sim")
 
@@ -70,6 +71,20 @@ class RunResult:
     @property
     def valid(self) -> bool:
         return all(v.valid for v in self.verdicts)
+
+
+@runtime_checkable
+class Starts(Protocol):
+    """An observer told when a run starts, before anything happens in it."""
+
+    def started(self, cluster: Cluster) -> None: ...
+
+
+@runtime_checkable
+class Finishes(Protocol):
+    """An observer told the result when a run ends."""
+
+    def finished(self, result: RunResult) -> None: ...
 
 
 def templates_for(names: tuple[str, ...], snapshots: SnapshotPolicy | None = None) -> TemplateRegistry:
@@ -104,12 +119,13 @@ def run_experiment(
     registry = registry or templates_for(workload.templates, experiment.cluster.snapshots)
     store = _store(experiment, out, variant)
     api = load_api_definition(templates_dir() / workload.api)
-    cluster = Cluster(seed, experiment.cluster, registry, store, api)
-    if variant == "lambda":
-        cluster.gateway = LambdaCheckout(cluster)  # type: ignore[assignment]
+    frontend = LambdaCheckout if variant == "lambda" else None
+    cluster = Cluster(seed, experiment.cluster, registry, store, api, frontend=frontend)
     for observer in observers:
         cluster.watch(observer)
-    cluster.observers.started(cluster)
+    for observer in cluster.observers:
+        if isinstance(observer, Starts):
+            observer.started(cluster)
     nemesis = Nemesis(
         cluster, list(experiment.faults), random.Random(f"{seed}/nemesis"), lambda f: _deploy(registry, f)
     )
@@ -166,7 +182,9 @@ def run_experiment(
     result.wall_seconds = time.monotonic() - started
     if isinstance(store, SQLiteOplogStore):
         store.close()
-    cluster.observers.finished(result)
+    for observer in cluster.observers:
+        if isinstance(observer, Finishes):
+            observer.finished(result)
     return result
 
 

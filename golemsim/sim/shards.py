@@ -8,29 +8,20 @@ storage service first: the storage refuses appends with an older epoch (fencing)
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import simpy
 
-from ..core.ids import WorkerId
-
-if TYPE_CHECKING:
-    from .cluster import Cluster
-
-
-def shard_of(worker: WorkerId, shards: int) -> int:
-    """The shard of a worker: stable across runs and processes (crc32, not Python's hash)."""
-    return zlib.crc32(str(worker).encode()) % shards
+from .world import World
 
 
 class ShardManager:
     """Assigns shards to live nodes; detects dead nodes by missing heartbeats."""
 
-    def __init__(self, cluster: Cluster, shards: int) -> None:
-        self.cluster = cluster
-        self.env: simpy.Environment = cluster.env
+    def __init__(self, world: World, shards: int) -> None:
+        self.world = world
+        self.env: simpy.Environment = world.env
         self.shards = shards
         self.assignment: dict[int, tuple[str, int]] = {}
         self.epochs: dict[int, int] = {}
@@ -73,12 +64,12 @@ class ShardManager:
     def _assign(self, shard: int, node: str) -> None:
         epoch = self.epochs.get(shard, 0) + 1
         self.epochs[shard] = epoch
-        self.cluster.storage.leases[shard] = epoch  # the fence moves before the new owner hears of it
+        self.world.storage.leases[shard] = epoch  # the fence moves before the new owner hears of it
         self.assignment[shard] = (node, epoch)
-        self.cluster.trace.record(self.env.now, "assign", shard=shard, node=node, epoch=epoch)
+        self.world.trace.record(self.env.now, "assign", shard=shard, node=node, epoch=epoch)
 
     def _join(self, node: str) -> None:
-        self.cluster.trace.record(self.env.now, "join", node=node)
+        self.world.trace.record(self.env.now, "join", node=node)
         for shard in range(self.shards):
             if shard not in self.assignment:
                 self._assign(shard, node)
@@ -122,10 +113,10 @@ class ShardManager:
         if current is None or current[0] == to or shard in self._moving:
             return
         self._moving.add(shard)
-        settings = self.cluster.settings
-        node = self.cluster.nodes[current[0]]
+        settings = self.world.settings
+        node = self.world.nodes[current[0]]
         try:
-            yield self.cluster.network.request(
+            yield self.world.network.request(
                 "shards", node.name, lambda: node.release(shard, settings.handoff_grace), settings.handoff_grace + 1.0
             )
         except Exception:  # no answer: the epoch moves anyway, and fencing stops the old owner
@@ -153,7 +144,7 @@ class ShardManager:
         self.last_seen.pop(node, None)
 
     def _monitor(self) -> Generator[simpy.Event, Any, None]:
-        settings = self.cluster.settings
+        settings = self.world.settings
         while True:
             yield self.env.timeout(settings.heartbeat_interval)
             for node in sorted(self.last_seen):
@@ -163,8 +154,8 @@ class ShardManager:
     def _declare_dead(self, node: str) -> None:
         del self.last_seen[node]
         self.leaving.discard(node)
-        self.cluster.trace.record(self.env.now, "dead", node=node)
-        self.cluster.metrics.count("nodes_declared_dead")
+        self.world.trace.record(self.env.now, "dead", node=node)
+        self.world.metrics.count("nodes_declared_dead")
         for shard in sorted(self.shards_of(node)):
             target = self._least_loaded()
             if target is None:

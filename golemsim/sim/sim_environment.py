@@ -7,7 +7,7 @@ import functools
 import random
 from collections.abc import Generator, Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import simpy
 
@@ -19,27 +19,23 @@ from ..core.services import ServiceUnavailable
 from ..core.timers import Fire, TimerQueue
 from .baton import Baton, Owner, SimLock
 from .network import NoResponse
-
-if TYPE_CHECKING:
-    from .cluster import Cluster
-
-EPOCH_NS = 1_798_761_600 * 1_000_000_000
-"""Simulated time 0 on the wall clock: 2027-01-01T00:00:00Z."""
+from .world import EPOCH_NS as EPOCH_NS  # simulated time 0, on the guests' wall clock
+from .world import World
 
 
 class SimEnvironment:
     """The Environment of one shard's executor on one node."""
 
-    def __init__(self, cluster: Cluster, owner: Owner, endpoint: str, rng: random.Random) -> None:
-        self.cluster = cluster
+    def __init__(self, world: World, owner: Owner, endpoint: str, rng: random.Random) -> None:
+        self.world = world
         self.owner = owner
         self.endpoint = endpoint
         self.rng = rng
-        self.baton: Baton = cluster.baton
-        self.env: simpy.Environment = cluster.env
+        self.baton: Baton = world.baton
+        self.env: simpy.Environment = world.env
 
     def wall_clock_ns(self) -> int:
-        return self.cluster.now_ns()
+        return self.world.now_ns()
 
     def monotonic_ns(self) -> int:
         return int(self.env.now * 1e9)
@@ -51,29 +47,29 @@ class SimEnvironment:
         self.baton.sleep(seconds)
 
     def call_service(self, request: ServiceRequest) -> Any:
-        services = self.cluster.services
+        services = self.world.services
         try:
             return self.baton.wait(
-                self.cluster.network.request(
-                    self.endpoint, "services", lambda: services.handle(request), self.cluster.settings.service_timeout
+                self.world.network.request(
+                    self.endpoint, "services", lambda: services.handle(request), self.world.settings.service_timeout
                 )
             )
         except NoResponse as lost:
             raise ServiceUnavailable(f"{request.service}.{request.operation}: {lost}") from None
 
     def send_call(self, call: WorkerCall) -> Future[Any]:
-        return self.cluster.calls.send(self.endpoint, self.owner, call)
+        return self.world.calls.send(self.endpoint, self.owner, call)
 
     def schedule_invocation(
         self, target: WorkerId, function: str, args: list[Any], due_ms: int, idempotency_key: str
     ) -> None:
-        self.cluster.router.schedule(self.endpoint, target, function, args, due_ms, idempotency_key)
+        self.world.router.schedule(self.endpoint, target, function, args, due_ms, idempotency_key)
 
     def commit(self, store: OplogStore, worker: WorkerId, first_index: int, entries: Sequence[OplogEntry]) -> None:
         store.append(worker, first_index, entries)
 
     def guest_work(self, fuel: int) -> None:
-        settings = self.cluster.settings
+        settings = self.world.settings
         seconds = settings.cpu_seconds_per_invocation + fuel * settings.cpu_seconds_per_fuel
         if seconds > 0:
             self.baton.sleep(seconds)

@@ -12,23 +12,21 @@ caller's node dies, so does the delivery; the caller's new owner re-sends the ca
 from __future__ import annotations
 
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..core.call_graph import describe_cycle
 from ..core.environment import WorkerCall
 from ..core.errors import CallCycle, GolemError
 from .baton import Halted, Owner
 from .network import NoResponse
-
-if TYPE_CHECKING:
-    from .cluster import Cluster
+from .world import World
 
 
 class WorkerCalls:
     """Sends worker-to-worker calls for every node of a cluster."""
 
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
+    def __init__(self, world: World) -> None:
+        self.world = world
         self.in_flight = 0
         """Calls sent and not yet answered (a run has not settled while some are)."""
 
@@ -36,22 +34,22 @@ class WorkerCalls:
         """Enter the call in the wait-for graph, then deliver it on a thread of ``owner``.
 
         Raises CallCycle when the call would close a cycle (the target never sees it)."""
-        cluster = self.cluster
-        storage = cluster.storage
+        world = self.world
+        storage = world.storage
         cycle = self._ask_storage(endpoint, lambda: storage.enter_call(call.caller, call.key, call.target))
         if cycle is not None:
-            cluster.trace.record(cluster.env.now, "call-cycle", caller=str(call.caller), key=call.key)
+            world.trace.record(world.env.now, "call-cycle", caller=str(call.caller), key=call.key)
             raise CallCycle(describe_cycle(cycle))
         answer: Future[Any] = Future()
         self.in_flight += 1
-        cluster.baton.spawn(owner, f"call:{call.key}", lambda: self._deliver(endpoint, call, answer))
+        world.baton.spawn(owner, f"call:{call.key}", lambda: self._deliver(endpoint, call, answer))
         return answer
 
     def _deliver(self, endpoint: str, call: WorkerCall, answer: Future[Any]) -> None:
-        cluster = self.cluster
+        world = self.world
         try:
             try:
-                result = cluster.router.invoke(
+                result = world.router.invoke(
                     endpoint, call.target, call.function, call.args, call.key, until_answered=True
                 )
             except Halted:
@@ -67,15 +65,15 @@ class WorkerCalls:
 
     def _leave(self, endpoint: str, call: WorkerCall) -> None:
         """Tell the storage the caller has its answer (one message: if lost, the oplogs tell)."""
-        calls = self.cluster.storage.calls
-        self.cluster.network.send(endpoint, "storage", lambda: calls.leave(call.caller, call.key))
+        calls = self.world.storage.calls
+        self.world.network.send(endpoint, "storage", lambda: calls.leave(call.caller, call.key))
 
     def _ask_storage(self, endpoint: str, handle: Any) -> Any:
-        cluster = self.cluster
+        world = self.world
         while True:
             try:
-                return cluster.baton.wait(
-                    cluster.network.request(endpoint, "storage", handle, cluster.settings.storage_timeout)
+                return world.baton.wait(
+                    world.network.request(endpoint, "storage", handle, world.settings.storage_timeout)
                 )
             except NoResponse:
                 continue
