@@ -8,23 +8,17 @@ the services' ledger, and each worker's state as read through the cluster at the
 
 from __future__ import annotations
 
-import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.environment import RealEnvironment
 from ..core.errors import GolemError, OplogCompacted
 from ..core.history import History, analyze
 from ..core.ids import WorkerId
-from ..core.instance import WorkerInstance
 from ..core.oplog.entries import HostCall, InvocationCompleted, OplogEntry
-from ..core.oplog.memory_store import MemoryOplogStore
 from ..core.oplog.store import OplogStore
-from ..core.oplog_writer import OplogWriter
-from ..core.policy import ResourceLimits, RetryPolicy
-from ..core.recovery import replay_completed
+from ..core.serial_replay import FrozenClock, replay_serially
 from ..core.templates import TemplateRegistry
 from .clients import ClientOp
 from .services import ServiceRecord
@@ -141,23 +135,6 @@ def effects_once(history: list[ClientOp], store: OplogStore, ledger: list[Servic
     return verdict("effects-at-most-once-and-exactly-once-when-acknowledged", checked, problems)
 
 
-class _FrozenClock(RealEnvironment):
-    """Answers clock reads with the run's end time (a state read after replay needs a clock)."""
-
-    def __init__(self, now_ns: int) -> None:
-        super().__init__()
-        self.now_ns = now_ns
-
-    def wall_clock_ns(self) -> int:
-        return self.now_ns
-
-    def monotonic_ns(self) -> int:
-        return self.now_ns
-
-    def random_bytes(self, count: int) -> bytes:
-        return random.Random(self.now_ns).randbytes(count)
-
-
 def serial_replay_matches(
     store: OplogStore,
     registry: TemplateRegistry,
@@ -169,13 +146,13 @@ def serial_replay_matches(
     after another, with no failure (host calls answered from the oplog); every result must
     be the recorded one, and the state it then reports must equal the cluster's answer."""
     problems: list[dict[str, Any]] = []
-    environment = _FrozenClock(now_ns)
+    environment = FrozenClock(now_ns)
     for worker in sorted(final_states, key=str):
         history = whole_history(store, worker)
         try:
-            instance = _fresh_instance(worker, history, registry, environment)
-            replayed = replay_completed(instance, history)
-            state = instance.run("final-state-check", state_functions[worker.template], [], [], may_go_live=True)
+            replay = replay_serially(worker, history, registry, environment)
+            replayed = replay.replayed
+            state = replay.instance.run("final-state-check", state_functions[worker.template], [], [], may_go_live=True)
         except GolemError as error:
             problems.append({"worker": str(worker), "problem": f"replay failed: {error}"})
             continue
@@ -185,16 +162,6 @@ def serial_replay_matches(
                 {"worker": str(worker), "replayed": replayed, "cluster_state": expected, "serial_state": state.result}
             )
     return verdict("final-state-equals-serial-replay", len(final_states), problems)
-
-
-def _fresh_instance(
-    worker: WorkerId, history: History, registry: TemplateRegistry, environment: RealEnvironment
-) -> WorkerInstance:
-    compiled = registry.get(worker.template, history.version or None)
-    writer = OplogWriter(worker, MemoryOplogStore(), environment, history.length)
-    return WorkerInstance(
-        worker, compiled, registry.engine, environment, writer, ResourceLimits(timeout_seconds=None), RetryPolicy()
-    )
 
 
 # --- application invariants -----------------------------------------------------------------
