@@ -1,14 +1,19 @@
 """golemsim's durable executor core: WASM component workers with an oplog, replay and crash-resume.
 
-This package imports neither simpy nor any widget library. Besides the executor, it exports the
-building blocks the simulation assembles its own nodes from (engine, template registry, timers,
-call graph, histories, snapshots); the oplog entries are in ``golemsim.core.oplog``.
+This package imports neither simpy nor any widget library. ``__all__`` is the public API (which
+``golemsim`` re-exports); the building blocks the simulation assembles its nodes from (engine,
+template registry, timers, call graph, histories, snapshots: FOR_THE_SIMULATION) are importable
+from here too, as explicit re-exports outside ``__all__``. Oplog entries: ``golemsim.core.oplog``.
 """
 
 from .build import BuiltTemplate, build_template
-from .call_graph import CallGraph, describe_cycle
-from .engine import Engine
-from .environment import Environment, Lock, RealEnvironment, ServiceRequest, TimerDriver, WorkerCall
+from .call_graph import CallGraph as CallGraph
+from .call_graph import describe_cycle as describe_cycle
+from .engine import Engine as Engine
+from .environment import Environment, RealEnvironment, ServiceRequest
+from .environment import Lock as Lock
+from .environment import TimerDriver as TimerDriver
+from .environment import WorkerCall as WorkerCall
 from .errors import (
     BadRequest,
     BuildError,
@@ -16,11 +21,9 @@ from .errors import (
     DatabaseLocked,
     FunctionNotFound,
     GolemError,
-    Interrupted,
     InvalidComponent,
     InvocationFailed,
     InvocationPending,
-    OplogCompacted,
     OplogConflict,
     OplogCorruption,
     PromiseNotFound,
@@ -28,13 +31,19 @@ from .errors import (
     TemplateNotFound,
     WorkerFailed,
 )
+from .errors import Interrupted as Interrupted
+from .errors import OplogCompacted as OplogCompacted
 from .executor import Executor
-from .history import History, InvocationRecord, WorkerStatus, analyze, skipped_indexes
+from .history import History as History
+from .history import InvocationRecord as InvocationRecord
+from .history import WorkerStatus
+from .history import analyze as analyze
+from .history import skipped_indexes as skipped_indexes
 from .ids import WorkerId
 from .oplog import MemoryOplogStore, OplogEntry, OplogStore, SQLiteOplogStore
-from .oplog.snapshot import Snapshot
+from .oplog.snapshot import Snapshot as Snapshot
 from .policy import ResourceLimits, RetryPolicy, SnapshotPolicy
-from .promises import promise_owner
+from .promises import promise_owner as promise_owner
 from .recovery import RecoveryInfo
 from .services import (
     ExternalService,
@@ -44,8 +53,11 @@ from .services import (
     ServiceRejected,
     ServiceUnavailable,
 )
-from .templates import FunctionSignature, MemoryTemplateStore, TemplateInfo, TemplateRegistry
-from .timers import Fire, TimerQueue
+from .templates import FunctionSignature, TemplateInfo
+from .templates import MemoryTemplateStore as MemoryTemplateStore
+from .templates import TemplateRegistry as TemplateRegistry
+from .timers import Fire as Fire
+from .timers import TimerQueue as TimerQueue
 from .worker_slot import WorkerInfo
 
 __all__ = [
@@ -53,28 +65,19 @@ __all__ = [
     "BuildError",
     "BuiltTemplate",
     "CallCycle",
-    "CallGraph",
     "DatabaseLocked",
-    "Engine",
     "Environment",
     "Executor",
     "ExternalService",
-    "Fire",
     "FunctionNotFound",
     "FunctionSignature",
     "GolemError",
-    "History",
-    "Interrupted",
     "InvalidComponent",
     "InvocationFailed",
     "InvocationPending",
-    "InvocationRecord",
     "LedgerRegistry",
     "LedgerService",
-    "Lock",
     "MemoryOplogStore",
-    "MemoryTemplateStore",
-    "OplogCompacted",
     "OplogConflict",
     "OplogCorruption",
     "OplogEntry",
@@ -90,21 +93,35 @@ __all__ = [
     "ServiceRejected",
     "ServiceRequest",
     "ServiceUnavailable",
-    "Snapshot",
     "SnapshotPolicy",
     "TemplateInfo",
     "TemplateNotFound",
-    "TemplateRegistry",
-    "TimerDriver",
-    "TimerQueue",
-    "WorkerCall",
     "WorkerFailed",
     "WorkerId",
     "WorkerInfo",
     "WorkerStatus",
-    "analyze",
     "build_template",
+]
+
+FOR_THE_SIMULATION = (
+    "CallGraph",
+    "Engine",
+    "Fire",
+    "History",
+    "Interrupted",
+    "InvocationRecord",
+    "Lock",
+    "MemoryTemplateStore",
+    "OplogCompacted",
+    "Snapshot",
+    "TemplateRegistry",
+    "TimerDriver",
+    "TimerQueue",
+    "WorkerCall",
+    "analyze",
     "describe_cycle",
     "promise_owner",
     "skipped_indexes",
-]
+)
+"""Building blocks importable from golemsim.core for golemsim's own layers (the simulation
+assembles its nodes from them); not in ``__all__``, so not re-exported by ``golemsim``."""
