@@ -26,7 +26,7 @@ from .ids import WorkerId
 from .oplog.entries import OplogEntry
 from .oplog_writer import OplogWriter
 from .policy import ResourceLimits, RetryPolicy
-from .templates import CompiledTemplate
+from .templates import CompiledTemplate, TemplateRegistry
 from .wasi_shadows import shadow_for, unsupported, wasi_shadows
 
 SNAPSHOT_EXPORTS = {
@@ -376,6 +376,35 @@ class WorkerInstance:
                 with root.add_instance(interface) as instance:
                     for name in imported:
                         instance.add_func(name, _guarded(this, table.get(name) or unsupported(interface, name)))
+
+
+def fresh_instance(
+    worker: WorkerId,
+    templates: TemplateRegistry,
+    environment: Environment,
+    writer: OplogWriter,
+    *,
+    limits: ResourceLimits,
+    retry: RetryPolicy,
+    version: int = 0,
+    compiled: CompiledTemplate | None = None,
+    promises: dict[str, tuple[bool, Any]] | None = None,
+    suspend_after_ms: int = 1000,
+) -> WorkerInstance:
+    """A fresh, empty instance of ``worker``'s template at ``version`` (0: the newest), or of
+    ``compiled``. ``retry`` applies when the template carries no retry policy of its own."""
+    compiled = compiled or templates.get(worker.template, version or None)
+    return WorkerInstance(
+        worker,
+        compiled,
+        templates.engine,
+        environment,
+        writer,
+        limits,
+        compiled.retry or retry,
+        promises=promises,
+        suspend_after_ms=suspend_after_ms,
+    )
 
 
 def _snapshot_exports_problem(template: CompiledTemplate) -> str | None:

@@ -6,46 +6,16 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
 
 from .environment import Environment, RealEnvironment
 from .history import History
 from .ids import WorkerId
-from .instance import WorkerInstance
+from .instance import WorkerInstance, fresh_instance
 from .oplog.memory_store import MemoryOplogStore
 from .oplog_writer import OplogWriter
 from .policy import ResourceLimits, RetryPolicy
 from .recovery import replay_completed
-from .templates import CompiledTemplate, TemplateRegistry
-
-
-def fresh_instance(
-    worker: WorkerId,
-    templates: TemplateRegistry,
-    environment: Environment,
-    writer: OplogWriter,
-    *,
-    limits: ResourceLimits,
-    retry: RetryPolicy,
-    version: int = 0,
-    compiled: CompiledTemplate | None = None,
-    promises: dict[str, tuple[bool, Any]] | None = None,
-    suspend_after_ms: int = 1000,
-) -> WorkerInstance:
-    """A fresh, empty instance of ``worker``'s template at ``version`` (0: the newest), or of
-    ``compiled``. ``retry`` applies when the template carries no retry policy of its own."""
-    compiled = compiled or templates.get(worker.template, version or None)
-    return WorkerInstance(
-        worker,
-        compiled,
-        templates.engine,
-        environment,
-        writer,
-        limits,
-        compiled.retry or retry,
-        promises=promises,
-        suspend_after_ms=suspend_after_ms,
-    )
+from .templates import TemplateRegistry
 
 
 class FrozenClock(RealEnvironment):

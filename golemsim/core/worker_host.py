@@ -29,7 +29,7 @@ from .errors import (
 )
 from .history import History, analyze
 from .ids import WorkerId
-from .instance import Outcome, WorkerInstance
+from .instance import Outcome, WorkerInstance, fresh_instance
 from .local_calls import LocalCalls
 from .oplog.entries import (
     BeginRemoteWrite,
@@ -686,15 +686,15 @@ class WorkerHost:
     def _new_instance(self, slot: WorkerSlot, compiled: CompiledTemplate | None = None) -> WorkerInstance:
         """A fresh, empty instance of the worker's template version (or of ``compiled``)."""
         assert slot.writer is not None
-        compiled = compiled or self.templates.get(slot.worker_id.template, slot.version or None)
-        return WorkerInstance(
+        return fresh_instance(
             slot.worker_id,
-            compiled,
-            self.engine,
+            self.templates,
             self.environment,
             slot.writer,
-            self.limits,
-            compiled.retry or self.retry,
+            limits=self.limits,
+            retry=self.retry,
+            version=slot.version,
+            compiled=compiled,
             promises=slot.promises,
             suspend_after_ms=self.suspend_after_ms,
         )
