@@ -14,6 +14,15 @@ class BadRequest(GolemError):
     """The caller asked for something malformed: a bad argument, address or option."""
 
 
+class BadArgument(BadRequest):
+    """An invocation's argument does not fit its WIT type; ``index`` is the parameter's position
+    (so that a caller which built the arguments, like the gateway, can say where it came from)."""
+
+    def __init__(self, message: str, index: int) -> None:
+        super().__init__(message)
+        self.index = index
+
+
 class TemplateNotFound(GolemError):
     """No template of that name (and version) is deployed."""
 

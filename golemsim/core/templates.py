@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from wasmtime import component as wc
 
 from .engine import Engine, component_hash
-from .errors import BadRequest, FunctionNotFound, InvalidComponent, TemplateNotFound
+from .errors import BadArgument, BadRequest, FunctionNotFound, InvalidComponent, TemplateNotFound
 from .policy import RetryPolicy, SnapshotPolicy
 from .values import from_json, to_json, type_name, unsupported_part
 from .wasi_imports import check_imports
@@ -46,9 +46,13 @@ class FunctionSignature:
             raise BadRequest(f"{self.name}: arguments must be a JSON array, got {args!r}")
         if len(args) != len(self.params):
             raise BadRequest(f"{self}: expected {len(self.params)} argument(s), got {len(args)}")
-        return [
-            from_json(ty, value, f"{self.name}({name})") for (name, ty), value in zip(self.params, args, strict=True)
-        ]
+        typed = []
+        for index, ((name, ty), value) in enumerate(zip(self.params, args, strict=True)):
+            try:
+                typed.append(from_json(ty, value, f"{self.name}({name})"))
+            except BadRequest as error:
+                raise BadArgument(str(error), index) from None
+        return typed
 
     def result_to_json(self, value: Any) -> Any:
         return to_json(self.result, value)

@@ -8,9 +8,9 @@ from typing import Any
 
 from wasmtime import component as wc
 
-from ..core.errors import BadRequest
+from ..core.errors import BadArgument, BadRequest
 from ..core.templates import FunctionSignature
-from ..core.values import INT_RANGES, from_json, type_name
+from ..core.values import INT_RANGES, type_name
 from .definition import Arg, Route
 
 _INTEGERS = tuple(INT_RANGES)  # the WIT integer types
@@ -47,10 +47,13 @@ def bind_args(
     headers: Mapping[str, str],
     body: Any = None,
 ) -> list[Any]:
-    """The JSON arguments for ``signature``, checked against its WIT types (BadRequest if one does not fit).
+    """The JSON arguments for ``signature``, read from the request.
 
     Path variables, query parameters and headers are text: each is read as the parameter's type
     (``"42"`` for a u32 is 42). An absent optional part takes its default, or null for an option.
+    The values are checked against their WIT types once, by the executor when it accepts the
+    invocation; its BadArgument names the parameter, which ``describe_bad_argument`` turns into
+    the part of the request it came from.
     """
     params = signature.params
     if len(params) != len(route.args):
@@ -62,13 +65,15 @@ def bind_args(
     values = []
     for arg, (name, ty) in zip(route.args, params, strict=True):
         what = f"{arg.describe()} (parameter {name} of {signature.name})"
-        value = _value(arg, ty, what, variables, query, headers, body)
-        try:  # the exact WIT check, naming the parameter and the field at fault
-            from_json(ty, value, f"{signature.name}({name})")
-        except BadRequest as error:
-            raise BadRequest(f"{arg.describe()}: {error}") from None
-        values.append(value)
+        values.append(_value(arg, ty, what, variables, query, headers, body))
     return values
+
+
+def describe_bad_argument(route: Route, error: BadArgument) -> str:
+    """The executor's complaint about an argument, prefixed with where the route took it from."""
+    if 0 <= error.index < len(route.args):
+        return f"{route.args[error.index].describe()}: {error}"
+    return str(error)
 
 
 def _value(
