@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 from wasmtime import component as wc
 
 from ..core.errors import (
+    BadArgument,
     BadRequest,
     FunctionNotFound,
     GolemError,
@@ -33,7 +34,7 @@ from ..core.errors import (
 from ..core.ids import WorkerId
 from ..core.promises import promise_owner
 from ..core.templates import FunctionSignature
-from .binding import BadBody, MissingArgument, bind_args, parse_body
+from .binding import BadBody, MissingArgument, bind_args, describe_bad_argument, parse_body
 from .definition import BUILTIN_SEGMENT, OPENAPI_PATH, PROMISES_PATH, ApiDefinition, Route
 from .paths import split_path
 
@@ -178,7 +179,7 @@ class ExecutorBackend:
         return self.executor.recovering(template, worker)
 
     def invoke(self, invocation: Invocation) -> Any:
-        key = invocation.idempotency_key or uuid.uuid4().hex  # named in a 504, so the client can ask again
+        key = invocation.idempotency_key or str(uuid.uuid4())  # the executor's form; named in a 504 to ask again
         try:
             return self.executor.invoke(
                 invocation.template,
@@ -348,6 +349,8 @@ class Gateway:
             return error_response(400, "missing-argument", str(error))
         if isinstance(error, FunctionNotFound):  # the definition names a function the template lacks
             return error_response(500, "function-not-found", str(error))
+        if isinstance(error, BadArgument) and invocation is not None:
+            return error_response(400, "bad-argument", describe_bad_argument(invocation.route, error))
         if isinstance(error, BadRequest):
             return error_response(400, "bad-argument", str(error))
         if isinstance(error, TemplateNotFound):
