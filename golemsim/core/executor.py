@@ -111,20 +111,20 @@ class Executor:
     @property
     def on_recovery(self) -> Callable[[WorkerId, RecoveryInfo, float], None] | None:
         """Told of each instance rebuild: (worker, how it went, seconds it took)."""
-        return self.host.on_recovery
+        return self.host.instances.on_recovery
 
     @on_recovery.setter
     def on_recovery(self, listener: Callable[[WorkerId, RecoveryInfo, float], None] | None) -> None:
-        self.host.on_recovery = listener
+        self.host.instances.on_recovery = listener
 
     @property
     def on_replay(self) -> Callable[[WorkerId, int, int], None] | None:
         """Told (worker, index replayed up to, index the replay ends at) while a worker replays."""
-        return self.host.on_replay
+        return self.host.instances.on_replay
 
     @on_replay.setter
     def on_replay(self, listener: Callable[[WorkerId, int, int], None] | None) -> None:
-        self.host.on_replay = listener
+        self.host.instances.on_replay = listener
 
     @classmethod
     def open(

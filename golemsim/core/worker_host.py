@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
@@ -27,9 +27,9 @@ from .errors import (
     Suspended,
     WorkerFailed,
 )
-from .history import History, analyze
+from .history import analyze
 from .ids import WorkerId
-from .instance import Outcome, WorkerInstance, fresh_instance
+from .instance import Outcome, WorkerInstance
 from .local_calls import LocalCalls
 from .oplog.entries import (
     BeginRemoteWrite,
@@ -40,25 +40,19 @@ from .oplog.entries import (
     OplogEntry,
     PendingInvocation,
     Suspend,
-    UpdateFailed,
-    UpdateSucceeded,
 )
 from .oplog.entries import InvocationFailed as FailedEntry
-from .oplog.snapshot import Snapshot
 from .oplog.store import OplogStore
 from .oplog_writer import OplogWriter
 from .policy import ResourceLimits, RetryPolicy, SnapshotPolicy
-from .rebuild import rebuild
-from .recovery import RecoveryInfo, resume_point
+from .recovery import resume_point
 from .services import ServiceRegistry
-from .snapshots import take_snapshot
 from .templates import (
-    CompiledTemplate,
     TemplateRegistry,
     TemplateStore,
 )
 from .timers import TimerQueue
-from .updates import UpdateOutcome, migrate
+from .worker_instances import WorkerInstances
 from .worker_slot import Job, Park, TypedArgs, WorkerSlot
 from .worker_table import WorkerTable
 
@@ -98,20 +92,23 @@ class WorkerHost:
         )
         """Time, randomness, services and routing: real ones made here, or the simulation's."""
         self.max_live_instances = max_live_instances
-        self.snapshots = snapshots
-        """When to snapshot workers whose template can (None: never)."""
         self.suspend_after_ms = int(suspend_after * 1000)
         """A durable sleep longer than this suspends the worker and frees its instance."""
-        self.limits = limits or ResourceLimits()
-        self.retry = retry or RetryPolicy()
         self.table = WorkerTable(lambda worker_id: WorkerSlot(worker_id, self.environment.new_lock()))
+        self.instances = WorkerInstances(
+            oplogs,
+            self.oplog,
+            self.templates,
+            self.environment,
+            self.table,
+            limits=limits or ResourceLimits(),
+            retry=retry or RetryPolicy(),
+            suspend_after_ms=self.suspend_after_ms,
+            snapshots=snapshots,
+        )
+        """Makes, rebuilds, snapshots and updates the workers' instances."""
         self.closed = False
         """Closed or halted: nothing more is accepted or run."""
-        self.on_recovery: Callable[[WorkerId, RecoveryInfo, float], None] | None = None
-        """Told of each instance rebuild: (worker, how it went, seconds it took on the monotonic clock)."""
-        self.on_replay: Callable[[WorkerId, int, int], None] | None = None
-        """Told (worker, oplog index replayed up to, index the replay ends at) while an instance is rebuilt
-        and while a resumed invocation replays its recorded calls."""
         self._timers = TimerQueue()
         self._timer_driver: TimerDriver | None = None
 
@@ -420,7 +417,7 @@ class WorkerHost:
                 job = slot.queue[0]
             try:
                 if job.update is not None:
-                    self._apply_update(slot, job)
+                    self.instances.apply_update(slot, job)
                 else:
                     self._run(slot, job)
             except Interrupted:
@@ -441,7 +438,7 @@ class WorkerHost:
                     continue
                 slot.queue.popleft()
                 slot.waiting.pop(job.key, None)
-                self._maybe_snapshot(slot, job)
+                self.instances.maybe_snapshot(slot, job)
                 if inline:
                     slot.draining = False
                     if slot.queue or slot.failure is not None:
@@ -449,28 +446,6 @@ class WorkerHost:
             self._enforce_live_limit(slot)
             if inline:
                 return
-
-    def _maybe_snapshot(self, slot: WorkerSlot, job: Job) -> None:
-        """After a completed invocation: snapshot the worker if its policy says so and it is idle.
-        The caller holds the slot's lock."""
-        instance = slot.instance
-        policy = (instance.template.snapshot if instance is not None else None) or self.snapshots
-        if policy is None or job.update is not None or not isinstance(slot.results.get(job.key), InvocationCompleted):
-            return
-        slot.since_snapshot += 1
-        writer = slot.writer
-        if instance is None or instance.dead or writer is None or slot.interrupted or slot.failure is not None:
-            return
-        head = slot.queue[0] if slot.queue else None
-        if head is not None and (head.record is not None or head.reload or head.update is not None):
-            return  # another invocation is under way
-        if not instance.supports_snapshots or not policy.due(
-            slot.since_snapshot, writer.last_index - slot.snapshot_index
-        ):
-            return
-        index = take_snapshot(slot, instance, self.oplogs, policy, self.now_ms())
-        if index is not None:
-            slot.snapshot_index = index
 
     def release_queue(self, slot: WorkerSlot) -> None:
         """Answer the callers of jobs that will not run here: the worker failed, or we are closing."""
@@ -516,14 +491,14 @@ class WorkerHost:
             if job.record is None or job.record.idempotency_key != job.key:
                 raise GolemError(f"parked invocation {job.key} of {slot.worker_id} is not in flight in the oplog")
         started_ns = self.environment.monotonic_ns()
-        instance = self._instance(slot)
+        instance = self.instances.live(slot)
         recorded: list[tuple[int, OplogEntry]] = []
         if job.record is None:
             writer.add(InvocationStarted(job.key, job.function, job.args, at_ms=self.now_ms()), durable=False)
         else:
             recorded = resume_point(writer, job.record, self.now_ms())
-            instance.on_caught_up = lambda entries: self._caught_up(slot, entries, started_ns)
-            self._follow_resume(slot, instance, recorded)
+            instance.on_caught_up = lambda entries: self.instances.caught_up(slot, entries, started_ns)
+            self.instances.follow_resume(slot, instance, recorded)
         return instance, recorded
 
     def _perform(
@@ -623,81 +598,15 @@ class WorkerHost:
         (WorkerFailed). The caller holds the slot's lock."""
         slot.instance = None
         try:
-            self._instance(slot)
+            self.instances.live(slot)
         except (ReplayDivergence, OplogCorruption) as error:
             self.fail_worker(slot, error)
             raise WorkerFailed(str(error)) from None
         return slot.replayed
 
-    def _instance(self, slot: WorkerSlot) -> WorkerInstance:
-        """The worker's live instance; rebuilt by replaying its completed invocations if needed."""
-        if slot.instance is not None and not slot.instance.dead:
-            self.table.touch(slot)
-            return slot.instance
-        assert slot.writer is not None
-        # Completed invocations only come from a live instance, so the history read on first
-        # touch still holds every one of them until the first rebuild.
-        history, slot.loaded_history = slot.loaded_history, None
-        if history is None:
-            slot.writer.flush()
-            history = analyze(self.oplog(slot.worker_id))
-        slot.rebuilding = True
-        try:
-            instance = self._replay(slot, history)
-        finally:
-            slot.rebuilding = False
-        slot.instance = instance
-        self.table.touch(slot)
-        return instance
-
-    def _replay(self, slot: WorkerSlot, history: History) -> WorkerInstance:
-        started_ns = self.environment.monotonic_ns()
-        listener = self.on_replay
-        progress = None if listener is None else (lambda index, end: listener(slot.worker_id, index, end))
-        instance, slot.recovery = rebuild(
-            self.oplogs, slot.worker_id, slot.version, history, lambda: self._new_instance(slot), progress
-        )
-        slot.replayed = slot.recovery.invocations
-        if self.on_recovery is not None:
-            self.on_recovery(slot.worker_id, slot.recovery, (self.environment.monotonic_ns() - started_ns) / 1e9)
-        return instance
-
-    def _follow_resume(
-        self, slot: WorkerSlot, instance: WorkerInstance, recorded: list[tuple[int, OplogEntry]]
-    ) -> None:
-        """Tell the replay listener how far a resumed invocation's replay of its recorded calls has come."""
-        listener = self.on_replay
-        if listener is None or not recorded:
-            return
-        end = recorded[-1][0]
-        listener(slot.worker_id, recorded[0][0] - 1, end)
-        instance.on_replayed = lambda index: listener(slot.worker_id, index, end)
-
-    def _caught_up(self, slot: WorkerSlot, entries: int, started_ns: int) -> None:
-        """A resumed invocation is back where it stopped: tell the listener how long that took."""
-        if self.on_recovery is not None:
-            seconds = (self.environment.monotonic_ns() - started_ns) / 1e9
-            self.on_recovery(slot.worker_id, RecoveryInfo("resume", 0, 0, entries), seconds)
-
     def queued(self) -> int:
         """Invocations queued or running across all workers (parked and scheduled ones excluded)."""
         return sum(sum(1 for job in slot.queue if job.parked is None) for slot in self.table.slots())
-
-    def _new_instance(self, slot: WorkerSlot, compiled: CompiledTemplate | None = None) -> WorkerInstance:
-        """A fresh, empty instance of the worker's template version (or of ``compiled``)."""
-        assert slot.writer is not None
-        return fresh_instance(
-            slot.worker_id,
-            self.templates,
-            self.environment,
-            slot.writer,
-            limits=self.limits,
-            retry=self.retry,
-            version=slot.version,
-            compiled=compiled,
-            promises=slot.promises,
-            suspend_after_ms=self.suspend_after_ms,
-        )
 
     def _enforce_live_limit(self, current: WorkerSlot) -> None:
         """Suspend least recently used idle workers while more than the limit are live."""
@@ -713,40 +622,6 @@ class WorkerHost:
 
     def update_job(self, to_version: int, mode: str) -> Job:
         return Job(f"update:{self._new_key()}", "(update)", [], Future(), update=(to_version, mode))
-
-    def _apply_update(self, slot: WorkerSlot, job: Job) -> None:
-        assert job.update is not None and slot.writer is not None
-        to_version, mode = job.update
-        writer = slot.writer
-        try:
-            target = self.templates.get(slot.worker_id.template, to_version)
-            writer.flush()
-            history = analyze(self.oplog(slot.worker_id))
-            instance, data = migrate(
-                mode,
-                self.oplogs,
-                slot.worker_id,
-                history,
-                lambda: self._instance(slot),
-                lambda: self._new_instance(slot, target),
-            )
-        except GolemError as error:
-            reason = str(error)
-            log.warning("update of %s to version %d (%s) failed: %s", slot.worker_id, to_version, mode, reason)
-            writer.add(UpdateFailed(to_version, mode, reason, at_ms=self.now_ms()), durable=True)
-            job.future.set_result(UpdateOutcome(False, slot.version, mode, reason))
-            return
-        now = self.now_ms()
-        with slot.lock:
-            index = writer.add(UpdateSucceeded(to_version, mode, target.component_hash, at_ms=now), durable=True)
-            if data is not None:  # recovery starts here from now on
-                self.oplogs.put_snapshot(slot.worker_id, Snapshot(index, to_version, target.component_hash, data, now))
-                slot.snapshot_index = index
-            slot.version = to_version
-            slot.instance = instance
-            slot.since_snapshot = 0
-        self.table.touch(slot)
-        job.future.set_result(UpdateOutcome(True, to_version, mode))
 
     def answer_interrupted(self, slot: WorkerSlot, job: Job) -> None:
         """Tell a parked job's caller it was interrupted; a fresh future waits for the resumed run."""
