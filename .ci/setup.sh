@@ -2,7 +2,7 @@
 # Sets up everything golemsim needs, and is fast when repeated:
 #   a virtual env in .venv, the package with its dev, plot, widget and notebook tools, Debian's chromium
 #   (when missing and we are root), Debian's clang + lld + wasi-libc and the npm tools of tools/wasm-toolchain
-#   (jco, for the C components of tests/test_wasi_components.py), and the template builds
+#   (jco, for the C components of tests/core/test_wasi_components.py), and the template builds
 #   (componentize-py, and the C ones, cached in ~/.cache/golemsim by a hash of each template's sources).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,20 +35,20 @@ if [ ! -f "$stamp" ]; then
     touch "$stamp"
 fi
 
-# tests/test_browser_widgets.py renders the notebooks' widgets in Debian's chromium (never a downloaded browser).
+# tests/widgets/test_browser_widgets.py renders the notebooks' widgets in Debian's chromium (never a downloaded browser).
 if [ ! -x /usr/bin/chromium ]; then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-        echo "==> installing Debian's chromium (for tests/test_browser_widgets.py)"
+        echo "==> installing Debian's chromium (for tests/widgets/test_browser_widgets.py)"
         if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
-            echo "could not install chromium with apt-get: tests/test_browser_widgets.py will skip (or fail, with CI=true)" >&2
+            echo "could not install chromium with apt-get: tests/widgets/test_browser_widgets.py will skip (or fail, with CI=true)" >&2
         fi
     else
         echo "note: /usr/bin/chromium is missing and installing it needs root and apt-get:" \
-            "tests/test_browser_widgets.py will skip (or fail, with CI=true); install Debian's chromium package to run it" >&2
+            "tests/widgets/test_browser_widgets.py will skip (or fail, with CI=true); install Debian's chromium package to run it" >&2
     fi
 fi
 
-# tests/test_wasi_components.py builds C components (tests/templates/c-clock): Debian's clang, lld and
+# tests/core/test_wasi_components.py builds C components (tests/templates/c-clock): Debian's clang, lld and
 # wasi-libc (+ clang's wasm32 builtins) compile them, the jco pinned in tools/wasm-toolchain makes them components.
 c_packages=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
 c_missing=()
@@ -57,13 +57,13 @@ for package in "${c_packages[@]}"; do
 done
 if [ ${#c_missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-        echo "==> installing Debian's ${c_missing[*]} (for the C components of tests/test_wasi_components.py)"
+        echo "==> installing Debian's ${c_missing[*]} (for the C components of tests/core/test_wasi_components.py)"
         if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${c_missing[@]}" >/dev/null; }; then
-            echo "could not install ${c_missing[*]} with apt-get: tests/test_wasi_components.py will skip (or fail, with CI=true)" >&2
+            echo "could not install ${c_missing[*]} with apt-get: tests/core/test_wasi_components.py will skip (or fail, with CI=true)" >&2
         fi
     else
         echo "note: Debian packages ${c_missing[*]} are missing and installing them needs root and apt-get:" \
-            "tests/test_wasi_components.py will skip (or fail, with CI=true); install them to run it" >&2
+            "tests/core/test_wasi_components.py will skip (or fail, with CI=true); install them to run it" >&2
     fi
 fi
 toolchain=tools/wasm-toolchain
@@ -74,10 +74,10 @@ if [ ! -f "$toolchain_stamp" ]; then
         if (cd "$toolchain" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
             touch "$toolchain_stamp"
         else
-            echo "npm ci failed in $toolchain: tests/test_wasi_components.py will skip (or fail, with CI=true)" >&2
+            echo "npm ci failed in $toolchain: tests/core/test_wasi_components.py will skip (or fail, with CI=true)" >&2
         fi
     else
-        echo "note: npm is missing (install Node.js 20 or newer): tests/test_wasi_components.py will skip" \
+        echo "note: npm is missing (install Node.js 20 or newer): tests/core/test_wasi_components.py will skip" \
             "(or fail, with CI=true)" >&2
     fi
 fi

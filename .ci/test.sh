@@ -11,5 +11,5 @@ echo "==> mypy (the whole golemsim package)"
 .venv/bin/mypy golemsim
 echo "==> pytest (tests/, and notebooks/ with nbval: committed outputs must match)"
 # With no paths among the arguments pytest runs its testpaths (tests and notebooks, see pyproject.toml);
-# the nbval options only change how .ipynb files are collected, so `bash .ci/test.sh tests/test_cli.py -x` works.
+# the nbval options only change how .ipynb files are collected, so `bash .ci/test.sh tests/cli/test_cli.py -x` works.
 .venv/bin/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg "$@"

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import AUCTION, CHECKOUT, COUNTER, SHOPPING_CART, TESTKIT, TESTKIT_CHANGED
 
-from golemsim import Executor, LedgerRegistry, WorkerStatus, build_template
-
-ROOT = Path(__file__).resolve().parent.parent
-TESTKIT = ROOT / "tests" / "templates" / "testkit"
-TESTKIT_CHANGED = ROOT / "tests" / "templates" / "testkit_changed"
-COUNTER = ROOT / "templates" / "counter"
-SHOPPING_CART = ROOT / "templates" / "shopping-cart"
-AUCTION = ROOT / "templates" / "auction"
-CHECKOUT = ROOT / "templates" / "checkout"
+from golemsim import Executor, LedgerRegistry, build_template
 
 
 @pytest.fixture(scope="session")
@@ -61,16 +53,3 @@ def executor(tmp_path: Path, ledger: LedgerRegistry, testkit_wasm: Path) -> Iter
     ex.deploy(testkit_wasm, name="testkit")
     yield ex
     ex.close()
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Poll until ``predicate()`` holds; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
-
-
-def worker_status(ex: Executor, worker: str) -> WorkerStatus:
-    """The status ``workers()`` reports for one worker ("template/name")."""
-    return next(w.status for w in ex.workers() if str(w.worker_id) == worker)
