@@ -15,6 +15,7 @@ from .environment import Lock as Lock
 from .environment import TimerDriver as TimerDriver
 from .environment import WorkerCall as WorkerCall
 from .errors import (
+    BadArgument,
     BadRequest,
     BuildError,
     CallCycle,
@@ -61,6 +62,7 @@ from .timers import TimerQueue as TimerQueue
 from .worker_slot import WorkerInfo
 
 __all__ = [
+    "BadArgument",
     "BadRequest",
     "BuildError",
     "BuiltTemplate",
