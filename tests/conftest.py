@@ -53,3 +53,12 @@ def executor(tmp_path: Path, ledger: LedgerRegistry, testkit_wasm: Path) -> Iter
     ex.deploy(testkit_wasm, name="testkit")
     yield ex
     ex.close()
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own hook deselects by -m
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The notebooks' cells (collected by nbval when .ci/test.sh adds --nbval) are slow: each notebook
+    starts a kernel and re-runs simulations, so ``-m "not slow"`` leaves them out."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)

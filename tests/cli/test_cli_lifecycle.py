@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from support import TESTKIT, ServeProcess
 
+# Each command is a fresh golemsim process (an interpreter start and a component load): slow as a whole.
+pytestmark = pytest.mark.slow
+
 
 def golemsim(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "golemsim", *args], capture_output=True, text=True, timeout=300)

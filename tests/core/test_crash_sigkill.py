@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from support import CHILDREN
 
 from golemsim import Executor, LedgerService
@@ -69,6 +70,7 @@ def test_kill_inside_second_external_call_then_resume(tmp_path: Path, testkit_wa
     assert kinds.count("begin-remote-write") == 2
 
 
+@pytest.mark.slow
 def test_two_hundred_invocations_with_kills_at_random_instants(tmp_path: Path) -> None:
     report = run_crash_demo(tmp_path, invocations=200, seed=2026, max_kills=20)
     assert report.valid, report.problems
@@ -98,6 +100,7 @@ def test_kill_inside_an_atomic_region_reruns_the_region_whole(tmp_path: Path, te
     assert len(jumps) == 1
 
 
+@pytest.mark.slow
 def test_kill_during_a_durable_sleep_resumes_the_remaining_time(tmp_path: Path, testkit_wasm: Path) -> None:
     db, ledger_path = tmp_path / "golem.db", tmp_path / "services.db"
     child = _spawn("nap", str(db), str(ledger_path), str(testkit_wasm), "3000")

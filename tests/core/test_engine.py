@@ -10,6 +10,7 @@ from golemsim import Executor, GolemError
 from golemsim.core.engine import WASMTIME_VERSION, Engine, component_hash
 
 
+@pytest.mark.slow
 def test_compiled_code_is_cached_by_hash_and_wasmtime_version(tmp_path: Path, counter_wasm: Path) -> None:
     data = counter_wasm.read_bytes()
     engine = Engine(cache_dir=tmp_path)

@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from support import CHILDREN, SHOP_API, ServeProcess
 
 from golemsim.shop import ShopServices
@@ -36,6 +37,7 @@ def wait_until(predicate, timeout: float, what: str) -> None:  # type: ignore[no
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_a_checkout_killed_mid_way_completes_after_restart_with_each_effect_once(tmp_path: Path) -> None:
     db = tmp_path / "shop.db"
     ledger = ShopServices(tmp_path / "shop.db-services.db", stock={"lamp": 5})  # the server's ledger file

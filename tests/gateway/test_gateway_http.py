@@ -203,6 +203,7 @@ def test_openapi_document(server: ServeProcess) -> None:
     assert len(operation_ids) == len(set(operation_ids)) == 9
 
 
+@pytest.mark.slow
 def test_a_worker_recovering_after_a_crash_answers_503_then_the_result(tmp_path: Path) -> None:
     api, db = write_api(tmp_path), tmp_path / "golem.db"
     in_thread = ("--suspend-after", "60")  # the nap runs in a thread, so its resumption is a recovery
@@ -240,6 +241,7 @@ def test_a_worker_recovering_after_a_crash_answers_503_then_the_result(tmp_path:
         assert second.stop() == 0, second.stderr()
 
 
+@pytest.mark.slow
 def test_sigterm_closes_the_executor_and_a_failed_worker_answers_500(tmp_path: Path) -> None:
     api, db = write_api(tmp_path), tmp_path / "golem.db"
     first = ServeProcess(api, db)
@@ -267,6 +269,7 @@ def test_sigterm_closes_the_executor_and_a_failed_worker_answers_500(tmp_path: P
         pass
 
 
+@pytest.mark.slow
 def test_an_answer_not_back_by_the_request_deadline_is_pending_with_its_key(tmp_path: Path) -> None:
     process = ServeProcess(write_api(tmp_path), tmp_path / "golem.db", "--request-timeout", "0.5")
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from support import COUNTERS_WITH_A_CRASH, experiment, failed, registry
 
 from golemsim import build_template
@@ -16,6 +17,7 @@ from golemsim.locations import templates_dir
 from golemsim.sim.runner import run_experiment
 
 
+@pytest.mark.slow
 def test_two_builds_of_the_counter_give_the_same_trace(tmp_path: Path) -> None:
     fresh = build_template(templates_dir() / "counter", cache_dir=tmp_path / "cache", force=True)
     shared = build_template(templates_dir() / "counter")

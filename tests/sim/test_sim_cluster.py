@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support import failed, registry, run
 
 from golemsim.core.ids import WorkerId
@@ -130,6 +131,7 @@ faults:
 """
 
 
+@pytest.mark.slow
 def test_the_lambda_baseline_is_inconsistent_where_the_workers_are_valid() -> None:
     workers = run(CRASH_MID_CHECKOUT, templates=("checkout",))
     assert workers.valid, failed(workers)

@@ -191,6 +191,7 @@ faults:
 """
 
 
+@pytest.mark.slow
 def test_a_valid_run_writes_its_results_and_the_same_trace_as_an_in_process_run(tmp_path: Path) -> None:
     path = tmp_path / "tiny.yaml"
     path.write_text(TINY)
@@ -229,6 +230,7 @@ def test_a_valid_run_writes_its_results_and_the_same_trace_as_an_in_process_run(
     assert other_seed.trace_digest != again.trace_digest
 
 
+@pytest.mark.slow
 def test_a_run_a_checker_finds_invalid_exits_1(tmp_path: Path) -> None:
     path = tmp_path / "double-charges.yaml"
     path.write_text(

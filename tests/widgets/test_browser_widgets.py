@@ -225,5 +225,6 @@ def browse(lab: Lab, notebook: str, screenshot: Path) -> None:
             browser.close()
 
 
+@pytest.mark.slow
 def test_the_oplog_and_cluster_views_render_and_answer_clicks(lab: Lab, tmp_path: Path) -> None:
     browse(lab, NOTEBOOK, tmp_path / "failure.png")
