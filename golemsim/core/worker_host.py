@@ -122,13 +122,7 @@ class WorkerHost:
         idempotency_key: str | None = None,
         timeout: float | None = None,
     ) -> Any:
-        """Invoke ``function(*args)`` on a worker and return its JSON result.
-
-        A repeated ``idempotency_key`` returns the first result without running again.
-        Raises InvocationFailed (trap, limits), BadRequest, TemplateNotFound or WorkerFailed;
-        with a ``timeout``, TimeoutError when the answer is not back by then (the invocation
-        stays accepted and runs on: ask again with the same key).
-        """
+        """Executor.invoke: accept, run (here when the worker is idle), wait for the result."""
         # Without a deadline an idle worker runs on the caller's thread (no hand-off); with one,
         # on its own, so that the caller's wait can end in time.
         future, inline = self._accept(template, worker, function, args, idempotency_key, inline=timeout is None)
@@ -145,7 +139,7 @@ class WorkerHost:
         *,
         idempotency_key: str | None = None,
     ) -> Future[Any]:
-        """Like invoke, but returns a Future once the invocation is durably accepted."""
+        """Executor.submit: the Future of an invocation once it is durably accepted."""
         future, _ = self._accept(template, worker, function, args, idempotency_key, inline=False)
         return future
 
@@ -258,12 +252,7 @@ class WorkerHost:
         at_ms: int,
         idempotency_key: str | None = None,
     ) -> str:
-        """Durably schedule ``function(*args)`` on a worker for wall-clock time ``at_ms``
-        (milliseconds since the epoch; a time in the past means now). Returns the key.
-
-        The invocation runs once when its time comes, also if the executor restarts before
-        then; scheduling the same key again changes nothing.
-        """
+        """Executor.schedule: record the invocation as pending with its due time and arm a timer."""
         key = idempotency_key or self._new_key()
         args = list(args)
         with self.usable(WorkerId(template, worker)) as slot:
