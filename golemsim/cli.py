@@ -328,6 +328,21 @@ def cmd_sim_run(args: argparse.Namespace) -> int:
     return run_from_cli(args.experiment, seed=args.seed, out=args.out, baseline=not args.no_baseline)
 
 
+def cmd_wit(args: argparse.Namespace) -> int:
+    from .core.host_wit import HOST_PACKAGE, host_wit_text, write_host_wit
+
+    if args.print:
+        sys.stdout.write(host_wit_text())
+        return 0
+    written = write_host_wit(Path(args.dir))
+    if written.changed:
+        print(f"wrote {written.path} ({HOST_PACKAGE})")
+        print("  use it in a world: include golemsim:host/imports@0.1.0; (or import golemsim:host/durable@0.1.0;)")
+    else:
+        print(f"{written.path} is up to date ({HOST_PACKAGE})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="golemsim", description="Durable WebAssembly workers with an oplog.", epilog=EXCLUSIVE_NOTE
@@ -467,6 +482,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--invocations", type=int, default=100)
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(run=cmd_demo)
+
+    p = sub.add_parser(
+        "wit",
+        help="write golemsim's host WIT (golemsim:host@0.1.0) into DIR/wit/deps/golemsim-host/, "
+        "for a component built by another toolchain",
+    )
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("dir", metavar="DIR", nargs="?", help="the component's folder (wit/ is made if missing)")
+    where.add_argument("--print", action="store_true", help="write the WIT to stdout instead")
+    p.set_defaults(run=cmd_wit)
     return parser
 
 
