@@ -4,6 +4,9 @@ A template folder holds ``golemsim.toml`` (name, version, world, module), a ``wi
 with the world, and the Python sources. The world may ``include golemsim:host/imports``;
 the host WIT and the guest module ``golemsim_guest`` are supplied by the build. Only this
 module knows about componentize-py: the executor runs any component.
+
+A folder whose ``[template]`` says ``component = "path.wasm"`` holds a prebuilt component
+instead (any language): it is not built, only checked the way a deploy checks it.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from .engine import default_cache_dir
-from .errors import BuildError
+from .engine import Engine, component_hash, default_cache_dir
+from .errors import BadRequest, BuildError, InvalidComponent
 from .policy import RetryPolicy, SnapshotPolicy
+from .templates import MemoryTemplateStore, TemplateRegistry
 
 progress = logging.getLogger("golemsim.progress")
 
@@ -31,6 +35,10 @@ HOST_WIT = Path(__file__).parent / "wit" / "host.wit"
 GUEST_DIR = Path(__file__).parent.parent / "guest"
 IGNORED_DIRS = {"__pycache__", "target", "tests", ".pytest_cache"}
 IGNORED_SUFFIXES = {".md", ".txt", ".png"}  # documentation does not change the component
+COMPONENT_HEADER = b"\0asm\x0d\x00\x01\x00"
+"""The first 8 bytes of a WebAssembly component: the magic, then version 0x0d and layer 1."""
+MODULE_HEADER = b"\0asm\x01\x00\x00\x00"
+"""The first 8 bytes of a core WebAssembly module (not a component)."""
 
 
 @dataclass(frozen=True)
@@ -44,18 +52,24 @@ class BuiltTemplate:
     cached: bool
     retry: RetryPolicy | None = None
     snapshot: SnapshotPolicy | None = None
+    prebuilt: bool = False
+    """The folder names a prebuilt component (``component = ...``): ``wasm_path`` is that file."""
 
 
 @dataclass(frozen=True)
 class TemplateManifest:
-    """``golemsim.toml``: how a folder becomes a component."""
+    """``golemsim.toml``: how a folder becomes a component.
+
+    Either ``world`` and ``module`` (Python sources built by componentize-py) or ``component``
+    (a prebuilt component, resolved against the folder)."""
 
     name: str
     version: int
-    world: str
-    module: str
+    world: str | None
+    module: str | None
     retry: RetryPolicy | None = None
     snapshot: SnapshotPolicy | None = None
+    component: Path | None = None
 
     @classmethod
     def load(cls, folder: Path) -> TemplateManifest:
@@ -66,16 +80,29 @@ class TemplateManifest:
             document = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as error:
             raise BuildError(f"{path}: {error}") from None
+        if "component" in document:
+            raise BuildError(f"{path}: put component = ... under [template], after its name")
         table = document.get("template", {})
-        missing = [k for k in ("name", "world", "module") if k not in table]
+        prebuilt = "component" in table
+        if prebuilt and ("world" in table or "module" in table):
+            raise BuildError(
+                f"{path}: [template] has both component (a prebuilt component) and world/module "
+                "(sources to build); give one or the other"
+            )
+        missing = [k for k in (("name",) if prebuilt else ("name", "world", "module")) if k not in table]
         if missing:
             raise BuildError(f"{path}: [template] is missing {', '.join(missing)}")
         retry = RetryPolicy.from_dict(document["retry"], f"{path} [retry]") if "retry" in document else None
         snapshot = None
         if "snapshot" in document:
             snapshot = SnapshotPolicy.from_dict(document["snapshot"], f"{path} [snapshot]")
-        name, world, module = str(table["name"]), str(table["world"]), str(table["module"])
-        return cls(name, int(table.get("version", 1)), world, module, retry, snapshot)
+        name, version = str(table["name"]), int(table.get("version", 1))
+        if prebuilt:
+            component = table["component"]
+            if not isinstance(component, str) or not component:
+                raise BuildError(f"{path}: [template] component must be a path to a .wasm file, got {component!r}")
+            return cls(name, version, None, None, retry, snapshot, (folder / component).resolve())
+        return cls(name, version, str(table["world"]), str(table["module"]), retry, snapshot)
 
 
 def _source_files(folder: Path) -> list[Path]:
@@ -111,9 +138,14 @@ def source_hash(folder: Path) -> str:
 
 
 def build_template(folder: str | Path, *, cache_dir: Path | None = None, force: bool = False) -> BuiltTemplate:
-    """Build the template in ``folder``; reuse the cached component when the sources are unchanged."""
+    """Build the template in ``folder``; reuse the cached component when the sources are unchanged.
+
+    A folder naming a prebuilt component is not built (``force`` does not matter): the result
+    points at that file, once it is checked as a deploy would check it (BuildError if not)."""
     folder = Path(folder).resolve()
     manifest = TemplateManifest.load(folder)
+    if manifest.component is not None:
+        return _prebuilt(folder, manifest, manifest.component, cache_dir)
     digest = source_hash(folder)
     out_dir = (cache_dir or default_cache_dir()) / "builds"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -127,7 +159,39 @@ def build_template(folder: str | Path, *, cache_dir: Path | None = None, force: 
     return BuiltTemplate(manifest.name, manifest.version, wasm, digest, False, manifest.retry, manifest.snapshot)
 
 
+_checked: set[str] = set()
+"""Hashes of prebuilt components this process has checked already (the check compiles them)."""
+
+
+def _prebuilt(folder: Path, manifest: TemplateManifest, wasm: Path, cache_dir: Path | None) -> BuiltTemplate:
+    """The prebuilt component of ``folder``, checked: the file exists, is a component, and
+    deploys (compiles, exports functions, imports only what golemsim records)."""
+    where = f"template folder {folder}: component {wasm}"
+    if not wasm.is_file():
+        raise BuildError(f"{where} does not exist")
+    data = wasm.read_bytes()
+    header = data[:8]
+    if header == MODULE_HEADER:
+        raise BuildError(
+            f"{where} is a core WebAssembly module, not a component "
+            "(make it one with `wasm-tools component new`, adding a WASI adapter if it needs one)"
+        )
+    if header != COMPONENT_HEADER:
+        raise BuildError(f"{where} is not a WebAssembly component (it does not start with the component header)")
+    digest = component_hash(data)
+    if digest not in _checked:
+        try:  # the very check a deploy makes
+            TemplateRegistry(MemoryTemplateStore(), Engine(cache_dir)).deploy(manifest.name, data)
+        except (InvalidComponent, BadRequest) as error:
+            raise BuildError(f"{where} does not deploy: {error}") from None
+        _checked.add(digest)
+    return BuiltTemplate(
+        manifest.name, manifest.version, wasm, digest, False, manifest.retry, manifest.snapshot, prebuilt=True
+    )
+
+
 def _run_componentize(folder: Path, manifest: TemplateManifest, wasm: Path) -> None:
+    assert manifest.world is not None and manifest.module is not None  # a folder of sources
     with tempfile.TemporaryDirectory(prefix="golemsim-build-") as tmp:
         wit = Path(tmp) / "wit"
         shutil.copytree(folder / "wit", wit)
