@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from .errors import BadRequest
@@ -36,6 +37,10 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("a retry policy needs at least one attempt")
+        for name in ("initial_delay", "max_delay", "multiplier"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a number of at least 0, got {value}")
 
     @classmethod
     def from_dict(cls, table: dict[str, object], where: str) -> RetryPolicy:
