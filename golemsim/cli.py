@@ -20,6 +20,7 @@ from .core import Executor, GolemError, InvocationFailed, WorkerId, build_templa
 from .core.errors import BadRequest, DatabaseLocked
 from .core.history import History, analyze
 from .core.oplog.describe import describe_entry
+from .core.policy import RetryPolicy, SnapshotPolicy
 from .core.promises import promise_owner
 from .core.services import ServiceRegistry, services_path
 from .gateway.definition import PROMISES_PATH
@@ -77,17 +78,62 @@ def _history(ex: Executor, worker: WorkerId) -> History:
 
 def cmd_build(args: argparse.Namespace) -> int:
     built = build_template(args.folder, force=args.force)
-    state = "cached" if built.cached else "built"
+    state = "prebuilt" if built.prebuilt else "cached" if built.cached else "built"
     print(f"{built.name} v{built.version}: {state} {built.wasm_path}")
     return 0
 
 
+RETRY_FLAGS = {
+    "max_attempts": ("--retry-max-attempts", "N", int, "attempts in all, the first included (default 5)"),
+    "initial_delay": ("--retry-initial-delay", "SECONDS", float, "wait after the first failed attempt (default 0.05)"),
+    "multiplier": ("--retry-multiplier", "X", float, "each wait is the one before times X (default 2)"),
+    "max_delay": ("--retry-max-delay", "SECONDS", float, "the longest wait (default 2)"),
+}
+SNAPSHOT_FLAGS = {
+    "every_invocations": ("--snapshot-every", "N", int, "snapshot a worker after every N invocations"),
+    "max_oplog_entries": (
+        "--snapshot-max-oplog-entries",
+        "N",
+        int,
+        "snapshot once the oplog holds more than N entries",
+    ),
+    "compaction": (
+        "--snapshot-compaction",
+        "MODE",
+        str,
+        "archive (default), drop or keep the entries a snapshot covers",
+    ),
+}
+
+
+def _policy_flags(args: argparse.Namespace, flags: dict[str, tuple[str, str, type, str]]) -> dict[str, object]:
+    """The settings of ``flags`` given on the command line, by policy field."""
+    return {field: getattr(args, field) for field in flags if getattr(args, field) is not None}
+
+
+def _named(table: dict[str, object], flags: dict[str, tuple[str, str, type, str]]) -> str:
+    return " ".join(f"{flags[field][0]} {value}" for field, value in table.items())
+
+
 def cmd_deploy(args: argparse.Namespace) -> int:
+    retry_table, snapshot_table = _policy_flags(args, RETRY_FLAGS), _policy_flags(args, SNAPSHOT_FLAGS)
+    retry = RetryPolicy.from_dict(retry_table, _named(retry_table, RETRY_FLAGS)) if retry_table else None
+    snapshot = None
+    if snapshot_table:
+        if snapshot_table.keys() == {"compaction"}:
+            raise BadRequest("--snapshot-compaction needs --snapshot-every N or --snapshot-max-oplog-entries N")
+        snapshot = SnapshotPolicy.from_dict(snapshot_table, _named(snapshot_table, SNAPSHOT_FLAGS))
     with open_to_change(args.db) as ex:
-        info = ex.deploy(args.source, name=args.name, version=args.version, replace=args.replace)
+        info = ex.deploy(
+            args.source, name=args.name, version=args.version, replace=args.replace, retry=retry, snapshot=snapshot
+        )
+        compiled = ex.templates.get(info.name, info.version)
     print(f"deployed {info.name} v{info.version} ({info.size / 1e6:.1f} MB, sha256 {info.component_hash[:12]})")
     for signature in info.functions:
         print(f"  {signature}")
+    for kind, policy in (("retry", compiled.retry), ("snapshot", compiled.snapshot)):
+        if policy is not None:
+            print(f"  {kind}: " + ", ".join(f"{k}={v}" for k, v in policy.to_dict().items()))
     return 0
 
 
@@ -352,16 +398,32 @@ def build_parser() -> argparse.ArgumentParser:
     database = argparse.ArgumentParser(add_help=False)  # the --db of every command that opens one
     database.add_argument("--db", default=DEFAULT_DB, help=f"the executor's database (default: {DEFAULT_DB})")
 
-    p = sub.add_parser("build", help="build a template folder into a component (cached by source hash)")
+    p = sub.add_parser(
+        "build",
+        help="build a template folder into a component (cached by source hash); "
+        "a folder naming a prebuilt component (component = ...) is only checked",
+    )
     p.add_argument("folder")
     p.add_argument("--force", action="store_true", help="rebuild even if the sources did not change")
     p.set_defaults(run=cmd_build)
 
-    p = sub.add_parser("deploy", parents=[database], help="deploy a template folder or .wasm file")
-    p.add_argument("source")
+    p = sub.add_parser(
+        "deploy",
+        parents=[database],
+        help="deploy a template folder or .wasm file",
+        description="Deploy a template folder (built first unless it names a prebuilt component) or a .wasm file. "
+        "The --retry-* flags make the template's retry policy for transient service failures, the --snapshot-* "
+        "flags its snapshot policy; settings left out take their defaults, and the flags replace a folder's "
+        "[retry] or [snapshot] table.",
+    )
+    p.add_argument("source", help="a template folder (with golemsim.toml) or a .wasm component")
     p.add_argument("--name", help="template name (default: from golemsim.toml or the file name)")
     p.add_argument("--version", type=int, help="deploy as this version (default: next one if the code changed)")
     p.add_argument("--replace", action="store_true", help="overwrite an existing version's code (workers may diverge)")
+    for title, flags in (("retry policy", RETRY_FLAGS), ("snapshot policy", SNAPSHOT_FLAGS)):
+        group = p.add_argument_group(title)
+        for field, (flag, metavar, kind, text) in flags.items():
+            group.add_argument(flag, dest=field, metavar=metavar, type=kind, help=text)
     p.set_defaults(run=cmd_deploy)
 
     p = sub.add_parser("invoke", parents=[database], help="invoke a function on a worker; prints the result as JSON")
