@@ -16,9 +16,12 @@ from .runner import RunResult, run_experiment
 from .services import ServiceSettings
 from .storage import StorageSettings
 from .trace import Trace
+from .user_app import AppFiles, Invariant, RunData
+from .workloads import Keys, Operation, Workload
 from .world import ClusterSettings
 
 __all__ = [
+    "AppFiles",
     "Baton",
     "ClientOp",
     "ClientSettings",
@@ -28,11 +31,15 @@ __all__ = [
     "ExperimentError",
     "Fault",
     "Halted",
+    "Invariant",
+    "Keys",
     "Metrics",
     "NetworkSettings",
     "Observer",
+    "Operation",
     "Owner",
     "RandomFaults",
+    "RunData",
     "RunResult",
     "ServiceSettings",
     "SimEvent",
@@ -40,6 +47,7 @@ __all__ = [
     "StorageSettings",
     "Trace",
     "Verdict",
+    "Workload",
     "load_experiment",
     "parse_experiment",
     "run_experiment",

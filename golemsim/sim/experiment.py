@@ -31,6 +31,7 @@ from .nemesis import FAULT_KINDS, Fault, RandomFaults
 from .network import NetworkSettings
 from .services import ServiceSettings
 from .storage import StorageSettings
+from .user_app import AppFiles, load_invariant, load_workload, parse_reference
 from .workloads import WORKLOADS
 from .world import ClusterSettings
 
@@ -64,6 +65,8 @@ class Experiment:
     store: str = "sqlite"
     """Where the oplogs are kept: sqlite (a file in the results folder) or memory."""
     source: str = ""
+    app_files: AppFiles | None = None
+    """A user's app (templates, API, workload, invariants) when ``app`` names files, not a shipped app."""
 
 
 TOP = (
@@ -105,9 +108,16 @@ def parse_experiment(text: str, *, source: str = "<experiment>") -> Experiment:
     if top is None:
         raise ExperimentError(source, reader.problems)
     name = reader.string(top["name"], "name") if "name" in top else None
-    app = reader.string(top["app"], "app") if "app" in top else None
-    if app is not None and app not in WORKLOADS:
-        reader.report(top["app"], "app", f"unknown app {app!r} (known: {', '.join(sorted(WORKLOADS))})")
+    app: str | None = None
+    app_files = None
+    if isinstance(top.get("app"), yaml.MappingNode):
+        app_files = _app_files(reader, top["app"], Path(source).parent)
+        app = str(app_files.workload) if app_files is not None else None
+    elif "app" in top:
+        app = reader.string(top["app"], "app")
+        if app is not None and app not in WORKLOADS:
+            known = ", ".join(sorted(WORKLOADS))
+            reader.report(top["app"], "app", f"unknown app {app!r} (known: {known}; or name your own app's files)")
     values: dict[str, Any] = {}
     for key, kind in (("seed", int), ("check_limit", int), ("max_duration", float), ("lambda_baseline", bool)):
         if key in top:
@@ -143,7 +153,7 @@ def parse_experiment(text: str, *, source: str = "<experiment>") -> Experiment:
     random_faults = None
     if "random_faults" in top:
         random_faults = _random_faults(reader, top["random_faults"])
-    if values.get("lambda_baseline") and app != "checkout":
+    if values.get("lambda_baseline") and (app != "checkout" or app_files is not None):
         reader.report(top["lambda_baseline"], "lambda_baseline", "the lambda baseline exists for the checkout app only")
     if reader.problems:
         raise ExperimentError(source, reader.problems)
@@ -157,8 +167,59 @@ def parse_experiment(text: str, *, source: str = "<experiment>") -> Experiment:
         faults=tuple(faults),
         random_faults=random_faults,
         source=source,
+        app_files=app_files,
         **values,
     )
+
+
+APP_KEYS = ("templates", "api", "workload", "invariants")
+
+
+def _app_files(reader: Reader, node: yaml.Node, base: Path) -> AppFiles | None:
+    """A user's app: every path relative to the experiment file; the workload and invariants
+    are imported now, so that a mistake in them is listed with the file's other mistakes."""
+    top = reader.mapping(node, "app", required=("templates", "api", "workload"), optional=("invariants",))
+    if top is None:
+        return None
+    before = len(reader.problems)
+    templates: dict[str, Path] = {}
+    table = reader.mapping(top["templates"], "app.templates", open_keys=True) if "templates" in top else None
+    for template, folder_node in (table or {}).items():
+        folder = reader.string(folder_node, f"app.templates.{template}")
+        if folder is not None:
+            path = (base / folder).resolve()
+            if not path.exists():
+                reader.report(folder_node, f"app.templates.{template}", f"no template folder or .wasm file at {path}")
+            templates[template] = path
+    api = None
+    api_text = reader.string(top["api"], "app.api") if "api" in top else None
+    if api_text is not None:
+        api = (base / api_text).resolve()
+        if not api.is_file():
+            reader.report(top["api"], "app.api", f"no API definition file at {api}")
+    workload = None
+    text = reader.string(top["workload"], "app.workload") if "workload" in top else None
+    if text is not None:
+        try:
+            workload = parse_reference(text, base)
+            load_workload(workload)
+        except BadRequest as error:
+            reader.report(top["workload"], "app.workload", str(error))
+    invariants = []
+    items = (reader.sequence(top["invariants"], "app.invariants") or []) if "invariants" in top else []
+    for i, item in enumerate(items):
+        text = reader.string(item, f"app.invariants[{i}]")
+        if text is None:
+            continue
+        try:
+            reference = parse_reference(text, base)
+            load_invariant(reference)
+            invariants.append(reference)
+        except BadRequest as error:
+            reader.report(item, f"app.invariants[{i}]", str(error))
+    if len(reader.problems) > before or api is None or workload is None:
+        return None
+    return AppFiles(templates, api, workload, tuple(invariants))
 
 
 def _split(node: yaml.Node | None, keys: tuple[str, ...]) -> tuple[yaml.Node | None, yaml.Node | None]:

@@ -27,7 +27,7 @@ from ..core.oplog.sqlite_store import SQLiteOplogStore
 from ..core.oplog.store import OplogStore
 from ..core.policy import SnapshotPolicy
 from ..core.templates import MemoryTemplateStore, TemplateRegistry
-from ..gateway import load_api_definition
+from ..gateway import ApiDefinition, load_api_definition
 from ..locations import templates_dir
 from . import call_checkers, checkers
 from .baton import Owner
@@ -39,6 +39,7 @@ from .lambda_baseline import LambdaCheckout
 from .nemesis import Fault, Nemesis
 from .node import UP
 from .observe import Observer
+from .user_app import RunData, check_invariant, load_invariant, load_workload
 from .workloads import WORKLOADS, BankWorkload, Keys, Workload
 from .world import Call
 
@@ -90,12 +91,32 @@ class Finishes(Protocol):
 def templates_for(names: tuple[str, ...], snapshots: SnapshotPolicy | None = None) -> TemplateRegistry:
     """A registry with the app's templates deployed (built first when needed); ``snapshots``,
     when given, replaces the snapshot policy the templates carry."""
+    return templates_from({name: templates_dir() / name for name in names}, snapshots)
+
+
+def templates_from(folders: dict[str, Path], snapshots: SnapshotPolicy | None = None) -> TemplateRegistry:
+    """A registry with each folder's template deployed under its name (built first when needed)."""
     registry = TemplateRegistry(MemoryTemplateStore(), Engine())
-    for name in names:
-        built = build_template(templates_dir() / name)
+    for name, folder in folders.items():
+        built = build_template(folder)
         snapshot = snapshots or built.snapshot
         registry.deploy(name, built.wasm_path.read_bytes(), retry=built.retry, snapshot=snapshot)
     return registry
+
+
+def _app(experiment: Experiment, registry: TemplateRegistry | None) -> tuple[Workload, TemplateRegistry, ApiDefinition]:
+    """The experiment's workload, templates and API: a shipped app's, or the user's files."""
+    keys = Keys(experiment.keys.keys, experiment.keys.distribution, experiment.keys.zipf_s)
+    files = experiment.app_files
+    if files is None:
+        workload = WORKLOADS[experiment.app](keys)
+        registry = registry or templates_for(workload.templates, experiment.cluster.snapshots)
+        return workload, registry, load_api_definition(templates_dir() / workload.api)
+    user_workload = load_workload(files.workload)(keys)
+    user_workload.app = str(files.workload)
+    user_workload.templates = tuple(files.templates)
+    registry = registry or templates_from(files.templates, experiment.cluster.snapshots)
+    return user_workload, registry, load_api_definition(files.api)
 
 
 def run_experiment(
@@ -113,12 +134,8 @@ def run_experiment(
     ``observers`` watch the run as it goes (golemsim.sim.observe); they do not change it."""
     seed = experiment.seed if seed is None else seed
     started = time.monotonic()
-    workload: Workload = WORKLOADS[experiment.app](
-        Keys(experiment.keys.keys, experiment.keys.distribution, experiment.keys.zipf_s)
-    )
-    registry = registry or templates_for(workload.templates, experiment.cluster.snapshots)
+    workload, registry, api = _app(experiment, registry)
     store = _store(experiment, out, variant)
-    api = load_api_definition(templates_dir() / workload.api)
     frontend = LambdaCheckout if variant == "lambda" else None
     cluster = Cluster(seed, experiment.cluster, registry, store, api, frontend=frontend)
     for observer in observers:
@@ -144,6 +161,10 @@ def run_experiment(
     cluster.close()
     report("checking", 0.0)
     verdicts = _check(cluster, clients.history, workload, final_states, variant)
+    if experiment.app_files is not None and variant == "workers":
+        data = RunData(clients.history, final_states, cluster.storage.store)
+        for reference in experiment.app_files.invariants:
+            verdicts.append(check_invariant(reference, load_invariant(reference), data))
     summary = cluster.metrics.summary(end_of_load)
     summary.update(
         {

@@ -62,7 +62,8 @@ def test_every_mistake_is_reported_at_once_with_its_line_and_field() -> None:
     [
         (
             "name: x\napp: chess\n",
-            "<test>:2: app: unknown app 'chess' (known: auction, bank, checkout, counter, shopping-cart)",
+            "<test>:2: app: unknown app 'chess' (known: auction, bank, checkout, counter, shopping-cart; "
+            "or name your own app's files)",
         ),
         ("name: x\napp: counter\nseed: abc\n", "<test>:3: seed: expected int, got 'abc'"),
         ("name: x\napp: counter\nseed: true\n", "<test>:3: seed: expected int, got True"),

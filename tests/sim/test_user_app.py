@@ -1,0 +1,138 @@
+"""Bring your own worker: a folder of the user's own (a template, an API definition, a workload, an
+invariant and an experiment file) runs with ``golemsim sim run`` from another directory, in a real
+subprocess; mistakes in the user's files are reported with their file and line, and a broken
+invariant fails the run with its counter-example."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from support import BANK, ROOT
+
+WORKLOAD = '''
+from golemsim.sim import Operation, Workload
+
+
+class Transfers(Workload):
+    """Accounts open with 100 each, then pass money round a ring."""
+
+    state_function = {"bank": "state"}
+
+    def setup(self, start_ms):
+        return [
+            Operation("open", "POST", f"/accounts/a{i}/deposit", {"amount": 100}, f"open-{i}")
+            for i in range(self.keys.count)
+        ]
+
+    def next(self, rng, n, now_ms):
+        source = self.keys.pick(rng)
+        target = (source + 1) % self.keys.count
+        body = {"to": f"a{target}", "amount": rng.randint(1, 30)}
+        return Operation("transfer", "POST", f"/accounts/a{source}/transfers", body, f"transfer-{n}")
+'''
+
+INVARIANTS = """
+from golemsim.sim import RunData, Verdict
+
+
+def money_is_conserved(run: RunData) -> Verdict:
+    total = sum(state["balance"] + state["in-doubt"] for state in run.final_states.values())
+    expected = 100 * len(run.final_states)
+    problems = [] if total == expected else [{"total": total, "expected": expected}]
+    return Verdict("money-is-conserved", not problems, len(run.final_states), problems)
+
+
+def money_doubles(run: RunData) -> Verdict:
+    total = sum(state["balance"] for state in run.final_states.values())
+    return Verdict("money-doubles", False, 1, [{"total": total, "wanted": 2 * total}])
+
+
+def oops(run: RunData) -> Verdict:
+    return run.no_such_field
+"""
+
+EXPERIMENT = """
+name: my bank under a crash
+app:
+  templates: {bank: ./bank}
+  api: ./bank.api.yaml
+  workload: ./workload.py:Transfers
+  invariants: [./invariants.py:money_is_conserved]
+store: memory
+seed: 3
+cluster: {nodes: 2, shards: 4}
+workload: {mode: closed, clients: 3, operations: 40, keys: 4}
+faults:
+  - {at: 0.5, kind: crash, target: node-1, duration: 1}
+"""
+
+
+def make_app(folder: Path, experiment: str = EXPERIMENT) -> Path:
+    """The user's folder, outside golemsim's: template, API file, workload, invariants, experiment."""
+    folder.mkdir()
+    shutil.copytree(BANK, folder / "bank", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "templates" / "bank.api.yaml", folder / "bank.api.yaml")
+    (folder / "workload.py").write_text(textwrap.dedent(WORKLOAD))
+    (folder / "invariants.py").write_text(textwrap.dedent(INVARIANTS))
+    path = folder / "experiment.yaml"
+    path.write_text(textwrap.dedent(experiment))
+    return path
+
+
+def sim_run(path: Path, out: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "golemsim", "sim", "run", str(path), "--out", str(out)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def test_a_users_own_app_runs_from_another_directory_and_its_invariant_is_checked(tmp_path: Path) -> None:
+    make_app(tmp_path / "mine")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = sim_run(Path("..") / "mine" / "experiment.yaml", tmp_path / "out", cwd=elsewhere)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    verdicts = {v["checker"]: v for v in json.loads((tmp_path / "out" / "verdicts.json").read_text())}
+    assert verdicts["money-is-conserved"]["valid"] and verdicts["money-is-conserved"]["checked"] == 4
+    assert verdicts["worker-calls-agree-with-targets"]["valid"] and verdicts["no-invocation-stuck"]["valid"]
+    assert "workload.py:Transfers" in done.stdout
+
+
+def test_an_invariant_that_fails_fails_the_run_with_its_counter_example(tmp_path: Path) -> None:
+    experiment = make_app(tmp_path / "mine", EXPERIMENT.replace("money_is_conserved", "money_doubles"))
+    done = sim_run(experiment, tmp_path / "out", cwd=tmp_path)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    verdicts = {v["checker"]: v for v in json.loads((tmp_path / "out" / "verdicts.json").read_text())}
+    assert not verdicts["money-doubles"]["valid"]
+    assert "wanted" in verdicts["money-doubles"]["counterexamples"][0]
+
+
+def test_an_invariant_that_raises_names_the_users_file_and_line(tmp_path: Path) -> None:
+    experiment = make_app(tmp_path / "mine", EXPERIMENT.replace("money_is_conserved", "oops"))
+    done = sim_run(experiment, tmp_path / "out", cwd=tmp_path)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    verdicts = {v["checker"]: v for v in json.loads((tmp_path / "out" / "verdicts.json").read_text())}
+    (problem,) = verdicts["invariants.py:oops"]["counterexamples"]
+    line = INVARIANTS.splitlines().index("    return run.no_such_field") + 1
+    assert problem["problem"].startswith(f"{tmp_path / 'mine' / 'invariants.py'}:{line}: AttributeError")
+
+
+def test_mistakes_in_the_users_files_exit_2_each_with_its_file_and_line(tmp_path: Path) -> None:
+    experiment = make_app(
+        tmp_path / "mine",
+        EXPERIMENT.replace("./bank.api.yaml", "./missing.api.yaml").replace(
+            "[./invariants.py:money_is_conserved]", "[./invariants.py:nothing, ./broken.py:check]"
+        ),
+    )
+    (tmp_path / "mine" / "broken.py").write_text("def check(run):\n    return (\n")
+    done = sim_run(experiment, tmp_path / "out", cwd=tmp_path)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    errors = done.stderr
+    assert f"{experiment}:5: app.api: no API definition file at" in errors
+    assert "app.invariants[0]: " in errors and "defines no 'nothing'" in errors
+    assert f"{tmp_path / 'mine' / 'broken.py'}:2: syntax error" in errors
+    assert not (tmp_path / "out").exists()
