@@ -144,7 +144,7 @@ def run_experiment(
         if isinstance(observer, Starts):
             observer.started(cluster)
     nemesis = Nemesis(
-        cluster, list(experiment.faults), random.Random(f"{seed}/nemesis"), lambda f: _deploy(registry, f)
+        cluster, list(experiment.faults), random.Random(f"{seed}/nemesis"), lambda f: _deploy(registry, f, experiment)
     )
     clients = Clients(cluster, workload, experiment.clients, random.Random(f"{seed}/clients"))
     done = clients.start()
@@ -219,13 +219,21 @@ def _store(experiment: Experiment, out: Path | None, variant: str) -> OplogStore
     return SQLiteOplogStore(path, fsync=False)  # durability is simulated; the file is for inspection
 
 
-def _deploy(registry: TemplateRegistry, fault: Fault) -> int:
-    folder = Path(fault.source)
-    if not folder.is_absolute() and not folder.exists():
-        folder = templates_dir().parent / fault.source
-    built = build_template(folder)
+def _deploy(registry: TemplateRegistry, fault: Fault, experiment: Experiment) -> int:
+    built = build_template(_update_source(fault.source, experiment))
     info = registry.deploy(fault.target, built.wasm_path.read_bytes(), retry=built.retry, snapshot=built.snapshot)
     return info.version
+
+
+def _update_source(source: str, experiment: Experiment) -> Path:
+    """The folder of a template update's new version: relative to the experiment file for a
+    user's app; for a shipped app, to the working directory, else to golemsim's repository."""
+    folder = Path(source)
+    if folder.is_absolute():
+        return folder
+    if experiment.app_files is not None:
+        return Path(experiment.source).parent / folder
+    return folder if folder.exists() else templates_dir().parent / source
 
 
 def _run_until(

@@ -136,3 +136,44 @@ def test_mistakes_in_the_users_files_exit_2_each_with_its_file_and_line(tmp_path
     assert "app.invariants[0]: " in errors and "defines no 'nothing'" in errors
     assert f"{tmp_path / 'mine' / 'broken.py'}:2: syntax error" in errors
     assert not (tmp_path / "out").exists()
+
+
+COUNTER_WORKLOAD = """
+from golemsim.sim import Operation, Workload
+
+
+class Increments(Workload):
+    state_function = {"counter": "get"}
+
+    def next(self, rng, n, now_ms):
+        return Operation("increment", "POST", f"/counters/c{self.keys.pick(rng)}/increment", {"by": 1}, f"op-{n}")
+"""
+
+COUNTER_EXPERIMENT = """
+name: my counters updated to my version 2
+app:
+  templates: {counter: ./counter}
+  api: ./counter.api.yaml
+  workload: ./workload.py:Increments
+store: memory
+cluster: {nodes: 2, shards: 4}
+workload: {mode: closed, clients: 3, operations: 60, keys: 5}
+faults:
+  - {at: 0.3, kind: template-update, target: counter, source: ./counter-v2, mode: auto}
+"""
+
+
+def test_a_template_update_takes_the_new_version_from_the_users_folder(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name in ("counter", "counter-v2"):
+        shutil.copytree(ROOT / "templates" / name, mine / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "templates" / "counter.api.yaml", mine / "counter.api.yaml")
+    (mine / "workload.py").write_text(textwrap.dedent(COUNTER_WORKLOAD))
+    (mine / "experiment.yaml").write_text(textwrap.dedent(COUNTER_EXPERIMENT))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = sim_run(Path("..") / "mine" / "experiment.yaml", tmp_path / "out", cwd=elsewhere)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["valid"] and summary["workers"]["counters"]["updates_succeeded"] >= 1
