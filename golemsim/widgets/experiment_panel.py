@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import io
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
@@ -23,7 +24,7 @@ from ..sim.experiment import Experiment, parse_experiment
 from ..sim.nemesis import RandomFaults
 from .cluster_view import ClusterView
 from .fallback import TextFallback
-from .live import LiveRun, run_live
+from .live import LiveRun, as_experiment, run_live
 from .recovery_progress import RecoveryProgress
 
 if TYPE_CHECKING:
@@ -47,8 +48,14 @@ simulated seconds, under about three random crashes or partitions."""
 class ExperimentPanel(TextFallback, widgets.VBox):  # type: ignore[misc]
     """Controls, a run button, live views, then verdicts and plots."""
 
-    def __init__(self, experiment: Experiment | None = None) -> None:
-        self.base = experiment or parse_experiment(DEFAULT_EXPERIMENT, source="<panel>")
+    def __init__(self, experiment: Experiment | str | Path | None = None) -> None:
+        """Controls over ``experiment`` (an Experiment or an experiment file's path, a shipped
+        app or your own), or over a default carts experiment."""
+        self.base = (
+            as_experiment(experiment)
+            if experiment is not None
+            else parse_experiment(DEFAULT_EXPERIMENT, source="<panel>")
+        )
         rates = self.base.random_faults.rates if self.base.random_faults else {}
         policy = self.base.cluster.snapshots
         style = {"description_width": "150px"}

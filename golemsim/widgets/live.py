@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from ..sim.experiment import Experiment
+from ..sim.experiment import Experiment, load_experiment
 from ..sim.observe import Observer
 from ..sim.runner import Progress, RunResult, run_experiment
 
@@ -47,20 +47,28 @@ class LiveRun:
         return self.result
 
 
+def as_experiment(experiment: Experiment | str | Path) -> Experiment:
+    """An experiment object as it is, or the experiment file at that path (shipped app or your own)."""
+    return experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+
+
 def run_live(
-    experiment: Experiment,
+    experiment: Experiment | str | Path,
     *views: Observer,
     seed: int | None = None,
     out: Path | None = None,
     variant: str = "workers",
     progress: Progress | None = None,
 ) -> RunResult:
-    """Run ``experiment`` in this cell with ``views`` watching; they update while it runs."""
-    return run_experiment(experiment, seed=seed, out=out, variant=variant, progress=progress, observers=views)
+    """Run ``experiment`` (an Experiment or an experiment file's path) in this cell with
+    ``views`` watching; they update while it runs."""
+    return run_experiment(
+        as_experiment(experiment), seed=seed, out=out, variant=variant, progress=progress, observers=views
+    )
 
 
 def start_live(
-    experiment: Experiment,
+    experiment: Experiment | str | Path,
     *views: Observer,
     seed: int | None = None,
     out: Path | None = None,
@@ -69,4 +77,5 @@ def start_live(
 ) -> LiveRun:
     """Start ``experiment`` on a background thread with ``views`` watching, and return at once:
     the kernel stays free (other cells run, buttons answer) while the views update."""
-    return LiveRun(lambda: run_live(experiment, *views, seed=seed, out=out, variant=variant, progress=progress))
+    loaded = as_experiment(experiment)  # a mistake in the file shows here, not on the thread
+    return LiveRun(lambda: run_live(loaded, *views, seed=seed, out=out, variant=variant, progress=progress))

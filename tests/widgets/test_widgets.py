@@ -129,6 +129,17 @@ def test_the_button_runs_in_the_background_and_gives_the_same_run() -> None:
     assert panel.result is background and not panel.button.disabled
 
 
+def test_the_views_and_the_panel_take_an_experiment_files_path(tmp_path: Path) -> None:
+    path = tmp_path / "carts.yaml"
+    path.write_text(SMALL_CARTS)
+    panel = ExperimentPanel(path)
+    assert (panel.base.name, panel.base.source) == ("small carts", str(path))
+    view = ClusterView()
+    by_path = run_live(str(path), view)
+    assert by_path.valid, failed(by_path)
+    assert by_path.trace_digest == run_live(experiment(SMALL_CARTS)).trace_digest
+
+
 def test_the_simulation_does_not_import_the_widgets() -> None:
     code = (
         "import sys, golemsim.sim, golemsim.core\n"
