@@ -1,0 +1,80 @@
+"""golemsim as a user gets it: a wheel, built from the repository's files (what the next commit would hold) and
+installed into a fresh virtual env, runs a user's own folder (template, API file, workload, invariants and
+experiment, outside the repository) with ``golemsim sim run``, needing none of the repository's folders.
+
+The env's dependencies come the ordinary way (the package index, through pip's cache); nothing is installed from
+the repository's tree. The user's template is built afresh (its own build cache), so componentize-py, the host
+WIT and the guest module must all come with the install. Takes about 30 s: the wheel and the env 10 s, the
+template's build and compilation 15-20 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support import ROOT, copy_repository
+from support.user_app import make_app
+
+
+def _run(command: list[str | Path], *, cwd: Path, env: dict[str, str], timeout: float) -> str:
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, (
+        f"{' '.join(map(str, command))} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
+    return done.stdout
+
+
+def _clean_env(venv: Path, cache: Path) -> dict[str, str]:
+    """The environment with nothing leading back to the repository: no PYTHONPATH, no GOLEMSIM_* settings
+    (GOLEMSIM_TEMPLATES would name its templates), no PATH entry inside it (its .venv/bin), and a build cache
+    of its own."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV") and not k.startswith("GOLEMSIM_")
+    }
+    path = [p for p in env.get("PATH", "").split(os.pathsep) if p and not Path(p).resolve().is_relative_to(ROOT)]
+    env["PATH"] = os.pathsep.join([str(venv / "bin"), *path])
+    env["VIRTUAL_ENV"] = str(venv)
+    env["GOLEMSIM_CACHE_DIR"] = str(cache)
+    return env
+
+
+@pytest.mark.slow
+def test_a_users_folder_runs_with_golemsim_installed_from_a_wheel(tmp_path: Path) -> None:
+    assert not tmp_path.resolve().is_relative_to(ROOT), "the user's folder must be outside the repository"
+    venv = tmp_path / "venv"
+    env = _clean_env(venv, tmp_path / "cache")
+
+    # Built from a copy, so that the work tree gets no build/ folder and a stale build/lib cannot leak into the wheel.
+    source = copy_repository(tmp_path / "source")
+    wheels = tmp_path / "wheels"
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", wheels, source],
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+    )
+    (wheel,) = wheels.glob("golemsim-*.whl")
+
+    _run([sys.executable, "-m", "venv", venv], cwd=tmp_path, env=env, timeout=120)
+    python = venv / "bin" / "python"
+    _run([python, "-m", "pip", "install", "--quiet", "--no-compile", wheel], cwd=tmp_path, env=env, timeout=900)
+    where = _run([python, "-c", "import golemsim; print(golemsim.__file__)"], cwd=tmp_path, env=env, timeout=60)
+    assert Path(where.strip()).is_relative_to(venv), f"golemsim imported from {where.strip()}, not from the env"
+
+    mine = tmp_path / "mine"
+    make_app(mine)
+    stdout = _run(
+        [venv / "bin" / "golemsim", "sim", "run", "experiment.yaml", "--out", "out"], cwd=mine, env=env, timeout=600
+    )
+    verdicts = {v["checker"]: v for v in json.loads((mine / "out" / "verdicts.json").read_text())}
+    assert verdicts["money-is-conserved"]["valid"] and verdicts["money-is-conserved"]["checked"] == 4
+    assert all(v["valid"] for v in verdicts.values()), stdout
+    assert "workload.py:Transfers" in stdout
+    assert list((tmp_path / "cache" / "builds").glob("bank-*.wasm")), "the template was not built in the env's cache"
