@@ -61,7 +61,13 @@ def run_from_cli(path: str, *, seed: int | None, out: str | None, baseline: bool
         bar = ProgressBar(sys.stderr, f"{experiment.name} (lambda baseline)")
         lambdas = run_experiment(experiment, seed=seed, out=folder, progress=bar, variant="lambda", registry=registry)
         bar.done()
-    write_results(folder, result, lambdas)
+    written = write_results(folder, result, lambdas)
     print((folder / "report.md").read_text())
-    print(f"results in {folder}/ (report.md, summary.json, verdicts.json, plots/, trace.jsonl)")
+    print(f"results in {folder}/ ({_entries(folder, written)})")
     return 0 if result.valid else 1
+
+
+def _entries(folder: Path, written: list[Path]) -> str:
+    """The results folder's entries, the report first: ``plots/`` only when matplotlib (an extra) drew them."""
+    names = {path.relative_to(folder).parts[0] + ("/" if path.parent != folder else "") for path in written}
+    return ", ".join(sorted(names, key=lambda name: (name != "report.md", name)))

@@ -77,4 +77,8 @@ def test_a_users_folder_runs_with_golemsim_installed_from_a_wheel(tmp_path: Path
     assert verdicts["money-is-conserved"]["valid"] and verdicts["money-is-conserved"]["checked"] == 4
     assert all(v["valid"] for v in verdicts.values()), stdout
     assert "workload.py:Transfers" in stdout
+    # The env has no matplotlib (the plots extra): the last line names what is there, and no plots/ folder.
+    listed = stdout.rsplit("results in out/ (", 1)[1].split(")", 1)[0].split(", ")
+    assert sorted(listed) == sorted(p.name + "/" * p.is_dir() for p in (mine / "out").iterdir())
+    assert listed[0] == "report.md" and "plots/" not in listed
     assert list((tmp_path / "cache" / "builds").glob("bank-*.wasm")), "the template was not built in the env's cache"
