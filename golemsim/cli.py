@@ -389,6 +389,16 @@ def cmd_wit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    from .scaffold import template_name, write_scaffold
+
+    folder = write_scaffold(args.name, Path(args.dir), force=args.force)
+    template = template_name(args.name)
+    print(f"wrote {folder}/ (template {template}: wallets that pay each other; see {folder / 'README.md'})")
+    print(f"  run it under a node crash:  golemsim sim run {folder / 'experiment.yaml'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="golemsim", description="Durable WebAssembly workers with an oplog.", epilog=EXCLUSIVE_NOTE
@@ -554,6 +564,20 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("dir", metavar="DIR", nargs="?", help="the component's folder (wit/ is made if missing)")
     where.add_argument("--print", action="store_true", help="write the WIT to stdout instead")
     p.set_defaults(run=cmd_wit)
+
+    p = sub.add_parser(
+        "new",
+        help="write a folder that runs under faults as it is: a template, its API definition, a workload, "
+        "an invariant and an experiment file",
+        description="Write PARENT/NAME/ (./NAME by default): a template of your own (wallets paying each other "
+        "with worker-to-worker calls), its API definition, workload.py, invariants.py, experiment.yaml and a "
+        "README. `golemsim sim run PARENT/NAME/experiment.yaml` runs it. Exit 2 for a bad name or a folder that "
+        "is not empty.",
+    )
+    p.add_argument("name", metavar="NAME", help="the folder's name; the template's is NAME in lower case, '_' as '-'")
+    p.add_argument("--dir", default=".", metavar="PARENT", help="where the folder goes (default: the current one)")
+    p.add_argument("--force", action="store_true", help="write into an existing, non-empty folder (over its files)")
+    p.set_defaults(run=cmd_new)
     return parser
 
 
