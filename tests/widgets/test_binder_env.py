@@ -112,7 +112,11 @@ def test_a_fresh_binder_env_runs_every_notebook(tmp_path: Path) -> None:
     _run(install, cwd=repo, env=env, timeout=1500)
     _run([repo / "binder" / "postBuild"], cwd=repo, env=env, timeout=900)
     built = sorted(p.name for p in (tmp_path / "cache" / "builds").glob("*.wasm"))
-    templates = [p.parent.name for p in (repo / "templates").glob("*/golemsim.toml")]
+    templates = [
+        p.parent.name
+        for p in (repo / "templates").glob("*/golemsim.toml")
+        if not (p.parent / "build.sh").exists()  # built by its own toolchain (C), not on Binder
+    ]
     assert len(built) == len(templates) > 0, f"postBuild built {built} for the templates {templates}"
 
     _run([python, "-m", "ipykernel", "install", "--prefix", venv, "--name", KERNEL], cwd=repo, env=env, timeout=120)
