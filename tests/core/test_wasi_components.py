@@ -181,6 +181,15 @@ SHIPPED = sorted(
 
 @pytest.mark.parametrize("folder", SHIPPED, ids=[p.name for p in SHIPPED])
 def test_every_shipped_template_still_deploys(folder: Path) -> None:
+    if (folder / "build.sh").exists() and folder.parent.name == "templates":
+        # Built by its own toolchain (templates/counter-c: C), like c-clock: its build.sh skips
+        # without the tools (naming them) and fails under CI.
+        done = subprocess.run(["bash", str(folder / "build.sh")], capture_output=True, text=True, timeout=600)
+        if done.returncode == 3:
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(f"{done.stderr.strip()}; CI must build the C templates")
+            pytest.skip(done.stderr.strip())
+        assert done.returncode == 0, done.stderr
     with Executor.open() as ex:
         info = ex.deploy(build_template(folder).wasm_path, name="shipped")
     assert info.functions
