@@ -10,13 +10,12 @@ the C tests skip, naming what to install; under CI (CI=true) they fail.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from support import C_CLOCK, CHILDREN, ROOT
+from support import C_CLOCK, CHILDREN, ROOT, built_by
 
 from golemsim import Executor, InvalidComponent, RealEnvironment, build_template
 from golemsim.core.instance import HOST_INTERFACE as LINKED_HOST_INTERFACE
@@ -33,17 +32,7 @@ REFUSAL = (
 
 def build_c(world: str) -> Path:
     """The component of one world of tests/templates/c-clock (built, or taken from the cache)."""
-    done = subprocess.run(
-        ["bash", str(C_CLOCK / "build.sh"), world], capture_output=True, text=True, timeout=600, check=False
-    )
-    if done.returncode == 3:  # a tool is missing; build.sh names it
-        reason = done.stderr.strip()
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; CI must build and run the C components")
-        pytest.skip(reason)
-    if done.returncode != 0:
-        pytest.fail(f"build.sh {world} failed:\n{done.stderr}")
-    return Path(done.stdout.strip().splitlines()[-1])
+    return built_by(C_CLOCK / "build.sh", world)
 
 
 @pytest.fixture(scope="module")
@@ -182,14 +171,7 @@ SHIPPED = sorted(
 @pytest.mark.parametrize("folder", SHIPPED, ids=[p.name for p in SHIPPED])
 def test_every_shipped_template_still_deploys(folder: Path) -> None:
     if (folder / "build.sh").exists() and folder.parent.name == "templates":
-        # Built by its own toolchain (templates/counter-c: C), like c-clock: its build.sh skips
-        # without the tools (naming them) and fails under CI.
-        done = subprocess.run(["bash", str(folder / "build.sh")], capture_output=True, text=True, timeout=600)
-        if done.returncode == 3:
-            if os.environ.get("CI", "").lower() == "true":
-                pytest.fail(f"{done.stderr.strip()}; CI must build the C templates")
-            pytest.skip(done.stderr.strip())
-        assert done.returncode == 0, done.stderr
+        built_by(folder / "build.sh")  # built by its own toolchain (templates/counter-c: C)
     with Executor.open() as ex:
         info = ex.deploy(build_template(folder).wasm_path, name="shipped")
     assert info.functions

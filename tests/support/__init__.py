@@ -5,6 +5,7 @@ package imports the same way from tests/core, tests/sim or any other folder. Pyt
 tests/conftest.py; scripts run as child processes live in tests/children.
 """
 
+from .c_builds import built_by
 from .gateway_client import Reply, ServeProcess
 from .paths import (
     AUCTION,
@@ -44,6 +45,7 @@ __all__ = [
     "TESTS",
     "Reply",
     "ServeProcess",
+    "built_by",
     "copy_repository",
     "experiment",
     "failed",
