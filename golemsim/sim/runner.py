@@ -162,7 +162,7 @@ def run_experiment(
     report("checking", 0.0)
     verdicts = _check(cluster, clients.history, workload, final_states, variant)
     if experiment.app_files is not None and variant == "workers":
-        data = RunData(clients.history, final_states, cluster.storage.store)
+        data = RunData(clients.history, final_states, cluster.storage.store, list(cluster.services.ledger))
         for reference in experiment.app_files.invariants:
             verdicts.append(check_invariant(reference, load_invariant(reference), data))
     summary = cluster.metrics.summary(end_of_load)

@@ -18,7 +18,7 @@ import importlib.util
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from ..core.ids import WorkerId
 from ..core.oplog.store import OplogStore
 from .checkers import Verdict
 from .clients import ClientOp
+from .services import ServiceRecord
 from .workloads import Workload
 
 
@@ -54,11 +55,14 @@ class AppFiles:
 @dataclass(frozen=True)
 class RunData:
     """What an invariant is given: every client operation as the client saw it, each worker's
-    final state (read with the workload's ``state_function``) and the run's oplogs."""
+    final state (read with the workload's ``state_function``), the run's oplogs, and every request
+    the simulated external services received (with its key and whether it was applied, answered
+    from the record as a repeat, rejected or lost), so an invariant can check side effects too."""
 
     history: list[ClientOp]
     final_states: dict[WorkerId, Any]
     oplogs: OplogStore
+    services: list[ServiceRecord] = field(default_factory=list)
 
 
 Invariant = Callable[[RunData], Verdict]

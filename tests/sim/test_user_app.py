@@ -109,3 +109,60 @@ def test_a_template_update_takes_the_new_version_from_the_users_folder(tmp_path:
     assert done.returncode == 0, (done.stdout, done.stderr)
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["valid"] and summary["workers"]["counters"]["updates_succeeded"] >= 1
+
+
+CHARGES = """
+from collections import Counter
+
+from golemsim.sim import RunData, Verdict
+
+
+def each_order_charged_at_most_once(run: RunData) -> Verdict:
+    charged = Counter(r.key for r in run.services if r.operation == "charge" and r.outcome == "applied")
+    twice = [{"key": key, "applied": n} for key, n in sorted(charged.items()) if n > 1]
+    return Verdict("each-order-charged-at-most-once", not twice, len(charged), twice)
+"""
+
+CHECKOUT_API = """
+name: my checkout
+version: "1"
+templates: {checkout: checkout}
+routes:
+  - method: POST
+    path: /checkout
+    template: checkout
+    worker: {fresh: "order-"}
+    function: run
+    args: [body]
+    response: {status: 201}
+"""
+
+CHECKOUT_EXPERIMENT = """
+name: my checkouts, a node crashing
+app:
+  templates: {checkout: ./checkout}
+  api: ./checkout.api.yaml
+  workload: ./workload.py:Orders
+  invariants: [./charges.py:each_order_charged_at_most_once]
+store: memory
+cluster: {nodes: 3, shards: 6}
+services: {latency: 0.05}
+workload: {mode: open, rate: 30, operations: 40, keys: 40, timeout: 5, retries: 0}
+faults:
+  - {at: 0.6, kind: crash, target: node-1, duration: 1}
+"""
+
+
+def test_an_invariant_sees_what_the_external_services_received(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    shutil.copytree(ROOT / "templates" / "checkout", mine / "checkout", ignore=shutil.ignore_patterns("__pycache__"))
+    (mine / "checkout.api.yaml").write_text(textwrap.dedent(CHECKOUT_API))
+    (mine / "workload.py").write_text("from golemsim.sim.workloads import CheckoutWorkload as Orders\n")
+    (mine / "charges.py").write_text(textwrap.dedent(CHARGES))
+    (mine / "experiment.yaml").write_text(textwrap.dedent(CHECKOUT_EXPERIMENT))
+    done = sim_run(mine / "experiment.yaml", tmp_path / "out", cwd=tmp_path)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    verdicts = {v["checker"]: v for v in json.loads((tmp_path / "out" / "verdicts.json").read_text())}
+    charged = verdicts["each-order-charged-at-most-once"]
+    assert charged["valid"] and charged["checked"] >= 30  # one charge per order that got that far
