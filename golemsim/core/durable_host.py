@@ -21,7 +21,7 @@ from typing import Any
 
 from wasmtime import component as wc
 
-from .environment import Environment, ServiceRequest, WorkerCall
+from .environment import Environment, ServiceRequest, WorkerCall, wall_clock_ms
 from .errors import GolemError, Interrupted, ReplayDivergence, Suspended
 from .ids import WorkerId
 from .oplog.entries import AtomicBegin, AtomicEnd, BeginRemoteWrite, ErrorRecorded, HostCall, OplogEntry
@@ -168,7 +168,7 @@ class DurableHost:
                 self.on_caught_up(len(context.recorded))
 
     def _now_ms(self) -> int:
-        return self.environment.wall_clock_ns() // 1_000_000
+        return wall_clock_ms(self.environment)
 
     def _with_retries(self, what: str, attempt_once: Callable[[], Any]) -> Any:
         """Run ``attempt_once`` under the retry policy; each failed attempt is recorded as an error.

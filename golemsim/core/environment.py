@@ -134,6 +134,11 @@ class Environment(Protocol):
         ...
 
 
+def wall_clock_ms(environment: Environment) -> int:
+    """The environment's wall clock in whole milliseconds since the epoch (what oplog entries carry)."""
+    return environment.wall_clock_ns() // 1_000_000
+
+
 class RealEnvironment:
     """Wall time, OS randomness, real sleeping, in-process services, the real oplog store."""
 
@@ -207,4 +212,4 @@ class RealEnvironment:
         return future.result(timeout)
 
     def start_timers(self, queue: TimerQueue, fire: Fire) -> TimerDriver:
-        return TimerThread(queue, lambda: self.wall_clock_ns() // 1_000_000, fire)
+        return TimerThread(queue, lambda: wall_clock_ms(self), fire)

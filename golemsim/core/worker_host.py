@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .engine import Engine
-from .environment import Environment, RealEnvironment, TimerDriver, WorkerCall
+from .environment import Environment, RealEnvironment, TimerDriver, WorkerCall, wall_clock_ms
 from .errors import (
     BadRequest,
     GolemError,
@@ -304,8 +304,7 @@ class WorkerHost:
 
     def wake(self, slot: WorkerSlot, job: Job) -> None:
         """A parked invocation may go on (caller holds the slot's lock)."""
-        job.parked = None
-        job.reload = True
+        job.wake()
         self.start_draining(slot)
 
     def oplog(self, worker: WorkerId | str, start: int = 1) -> list[tuple[int, OplogEntry]]:
@@ -649,7 +648,7 @@ class WorkerHost:
         return slot
 
     def now_ms(self) -> int:
-        return self.environment.wall_clock_ns() // 1_000_000
+        return wall_clock_ms(self.environment)
 
 
 def _finished(worker_id: WorkerId, outcome: InvocationCompleted | FailedEntry) -> Future[Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from .environment import Environment
+from .environment import Environment, wall_clock_ms
 from .errors import GolemError
 from .history import History, analyze
 from .ids import WorkerId
@@ -62,7 +62,7 @@ class WorkerInstances:
         and while a resumed invocation replays its recorded calls."""
 
     def _now_ms(self) -> int:
-        return self.environment.wall_clock_ns() // 1_000_000
+        return wall_clock_ms(self.environment)
 
     def live(self, slot: WorkerSlot) -> WorkerInstance:
         """The worker's live instance; rebuilt by replaying its completed invocations if needed."""

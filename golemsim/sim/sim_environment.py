@@ -11,7 +11,7 @@ from typing import Any
 
 import simpy
 
-from ..core.environment import Lock, ServiceRequest, TimerDriver, WorkerCall
+from ..core.environment import Lock, ServiceRequest, TimerDriver, WorkerCall, wall_clock_ms
 from ..core.ids import WorkerId
 from ..core.oplog.entries import OplogEntry
 from ..core.oplog.store import OplogStore
@@ -126,7 +126,7 @@ class SimTimers:
         yield env.env.timeout(max(0.0, delay))
         if self.stopped:
             return
-        due = self.queue.pop_due(env.wall_clock_ns() // 1_000_000)
+        due = self.queue.pop_due(wall_clock_ms(env))
         for worker, key in due:
             env.baton.spawn(env.owner, f"timer:{worker}", functools.partial(self.fire, worker, key))
 
