@@ -81,11 +81,17 @@ def parse_reference(text: str, base: Path) -> Reference:
 
 
 def load_name(reference: Reference) -> Any:
-    """Import the user's file (once per content) and return ``reference.name`` from it.
+    """Import the user's file (once per path and content: an edited file is imported afresh)
+    and return ``reference.name`` from it.
 
     Raises BadRequest with the user's file and line for a syntax error or an exception while
     the file is imported, and names the file when the name is not defined there."""
-    module_name = "golemsim_user_" + hashlib.sha256(str(reference.file).encode()).hexdigest()[:16]
+    try:
+        source = reference.file.read_bytes()
+    except OSError as error:
+        raise BadRequest(f"cannot read {reference.file}: {error.strerror}") from None
+    digest = hashlib.sha256(str(reference.file).encode() + b"\0" + source).hexdigest()[:16]
+    module_name = f"golemsim_user_{digest}"
     module = sys.modules.get(module_name)
     if module is None:
         spec = importlib.util.spec_from_file_location(module_name, reference.file)

@@ -15,6 +15,8 @@ from pathlib import Path
 from support import ROOT
 from support.user_app import EXPERIMENT, INVARIANTS, make_app
 
+from golemsim.sim.user_app import load_name, parse_reference
+
 
 def sim_run(path: Path, out: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "golemsim", "sim", "run", str(path), "--out", str(out)]
@@ -166,3 +168,13 @@ def test_an_invariant_sees_what_the_external_services_received(tmp_path: Path) -
     verdicts = {v["checker"]: v for v in json.loads((tmp_path / "out" / "verdicts.json").read_text())}
     charged = verdicts["each-order-charged-at-most-once"]
     assert charged["valid"] and charged["checked"] >= 30  # one charge per order that got that far
+
+
+def test_an_edited_invariant_file_is_imported_afresh(tmp_path: Path) -> None:
+    file = tmp_path / "checks.py"
+    file.write_text("ANSWER = 1\n")
+    reference = parse_reference("checks.py:ANSWER", tmp_path)
+    assert load_name(reference) == 1
+    file.write_text("ANSWER = 2\n")  # the same path, edited (a notebook cell written again)
+    assert load_name(reference) == 2
+    assert load_name(reference) == 2
