@@ -43,16 +43,12 @@ def run_from_cli(path: str, *, seed: int | None, out: str | None, baseline: bool
     """Run an experiment file with a progress bar, write its results folder, print the report."""
     from .experiment import load_experiment
     from .results import write_results
-    from .runner import run_experiment, templates_for, templates_from
-    from .workloads import WORKLOADS
+    from .runner import run_experiment, templates_from
 
     experiment = load_experiment(path)
     seed = experiment.seed if seed is None else seed
     folder = Path(out) if out else Path("results") / f"{Path(path).stem}-seed{seed}"
-    if experiment.app_files is None:
-        registry = templates_for(WORKLOADS[experiment.app].templates)
-    else:  # the user's own templates, by the paths the experiment file gives
-        registry = templates_from(experiment.app_files.templates, experiment.cluster.snapshots)
+    registry = templates_from(experiment.files.templates, experiment.cluster.snapshots)  # shared by both variants
     bar = ProgressBar(sys.stderr, f"{experiment.name} (workers)")
     result = run_experiment(experiment, seed=seed, out=folder, progress=bar, registry=registry)
     bar.done()

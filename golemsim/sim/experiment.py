@@ -1,7 +1,7 @@
 """Experiment files: one YAML file says which app runs on which cluster, under which faults.
 
     name: checkout under node crashes
-    app: checkout                 # counter | checkout | shopping-cart | auction | bank
+    app: checkout                 # a shipped app: counter | checkout | shopping-cart | auction | bank
     seed: 1
     cluster: {nodes: 3, shards: 12}
     workload: {mode: closed, clients: 8, operations: 300, keys: 50, distribution: zipf}
@@ -9,6 +9,9 @@
       - {at: 5, kind: crash, target: node-2, duration: 3}
     random_faults: {rates: {crash: 2}, mean_duration: 3}
     lambda_baseline: true
+
+``app`` may instead name an app's files (``golemsim.sim.user_app``): a shipped name is short for
+exactly that form (``golemsim.sim.shipped_apps``), so the runner only ever runs files.
 
 Every mistake is reported with its line and field (ExperimentError, a BadRequest).
 """
@@ -30,9 +33,9 @@ from .clients import ClientSettings
 from .nemesis import FAULT_KINDS, Fault, RandomFaults
 from .network import NetworkSettings
 from .services import ServiceSettings
+from .shipped_apps import shipped_app
 from .storage import StorageSettings
 from .user_app import AppFiles, load_invariant, load_workload, parse_reference
-from .workloads import WORKLOADS
 from .world import ClusterSettings
 
 ExperimentError = DefinitionError
@@ -50,6 +53,9 @@ class KeySettings:
 class Experiment:
     name: str
     app: str
+    """The shipped app's name, or the template names of an app named by its files."""
+    files: AppFiles
+    """The app's templates, API definition, workload and invariants."""
     seed: int = 1
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     clients: ClientSettings = field(default_factory=ClientSettings)
@@ -65,8 +71,6 @@ class Experiment:
     store: str = "sqlite"
     """Where the oplogs are kept: sqlite (a file in the results folder) or memory."""
     source: str = ""
-    app_files: AppFiles | None = None
-    """A user's app (templates, API, workload, invariants) when ``app`` names files, not a shipped app."""
 
 
 TOP = (
@@ -112,12 +116,14 @@ def parse_experiment(text: str, *, source: str = "<experiment>") -> Experiment:
     app_files = None
     if isinstance(top.get("app"), yaml.MappingNode):
         app_files = _app_files(reader, top["app"], Path(source).parent)
-        app = str(app_files.workload) if app_files is not None else None
+        app = ", ".join(app_files.templates) if app_files is not None else None
     elif "app" in top:
         app = reader.string(top["app"], "app")
-        if app is not None and app not in WORKLOADS:
-            known = ", ".join(sorted(WORKLOADS))
-            reader.report(top["app"], "app", f"unknown app {app!r} (known: {known}; or name your own app's files)")
+        if app is not None:
+            try:
+                app_files = shipped_app(app)
+            except BadRequest as error:
+                reader.report(top["app"], "app", str(error))
     values: dict[str, Any] = {}
     for key, kind in (("seed", int), ("check_limit", int), ("max_duration", float), ("lambda_baseline", bool)):
         if key in top:
@@ -153,21 +159,22 @@ def parse_experiment(text: str, *, source: str = "<experiment>") -> Experiment:
     random_faults = None
     if "random_faults" in top:
         random_faults = _random_faults(reader, top["random_faults"])
-    if values.get("lambda_baseline") and (app != "checkout" or app_files is not None):
-        reader.report(top["lambda_baseline"], "lambda_baseline", "the lambda baseline exists for the checkout app only")
+    if values.get("lambda_baseline") and app_files is not None and "checkout" not in app_files.templates:
+        problem = "the lambda baseline exists for the checkout template only (POST /checkout)"
+        reader.report(top["lambda_baseline"], "lambda_baseline", problem)
     if reader.problems:
         raise ExperimentError(source, reader.problems)
-    assert name is not None and app is not None
+    assert name is not None and app is not None and app_files is not None
     return Experiment(
         name,
         app,
+        app_files,
         cluster=cluster,
         clients=clients,
         keys=keys,
         faults=tuple(faults),
         random_faults=random_faults,
         source=source,
-        app_files=app_files,
         **values,
     )
 

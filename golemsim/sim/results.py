@@ -65,7 +65,8 @@ def report_text(result: RunResult, baseline: RunResult | None = None) -> str:
     lines = [
         f"# {result.experiment.name}",
         "",
-        f"app `{result.experiment.app}`, seed {result.seed}, {s['simulated_seconds']:g} simulated seconds "
+        f"app `{result.experiment.app}` (workload `{result.experiment.files.workload}`), seed {result.seed}, "
+        f"{s['simulated_seconds']:g} simulated seconds "
         f"(wall {result.wall_seconds:.1f} s), trace sha256 `{result.trace_digest[:16]}...`",
         "",
         f"**{'VALID' if result.valid else 'INVALID'}**: durable workers, "

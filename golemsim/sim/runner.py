@@ -40,7 +40,7 @@ from .nemesis import Fault, Nemesis
 from .node import UP
 from .observe import Observer
 from .user_app import RunData, check_invariant, load_invariant, load_workload
-from .workloads import WORKLOADS, BankWorkload, Keys, Workload
+from .workloads import Keys, Workload
 from .world import Call
 
 log = logging.getLogger("golemsim.sim")
@@ -105,18 +105,12 @@ def templates_from(folders: dict[str, Path], snapshots: SnapshotPolicy | None = 
 
 
 def _app(experiment: Experiment, registry: TemplateRegistry | None) -> tuple[Workload, TemplateRegistry, ApiDefinition]:
-    """The experiment's workload, templates and API: a shipped app's, or the user's files."""
+    """The experiment's workload, templates and API, from the files it names."""
     keys = Keys(experiment.keys.keys, experiment.keys.distribution, experiment.keys.zipf_s)
-    files = experiment.app_files
-    if files is None:
-        workload = WORKLOADS[experiment.app](keys)
-        registry = registry or templates_for(workload.templates, experiment.cluster.snapshots)
-        return workload, registry, load_api_definition(templates_dir() / workload.api)
-    user_workload = load_workload(files.workload)(keys)
-    user_workload.app = str(files.workload)
-    user_workload.templates = tuple(files.templates)
+    files = experiment.files
+    workload = load_workload(files.workload)(keys)
     registry = registry or templates_from(files.templates, experiment.cluster.snapshots)
-    return user_workload, registry, load_api_definition(files.api)
+    return workload, registry, load_api_definition(files.api)
 
 
 def run_experiment(
@@ -161,10 +155,18 @@ def run_experiment(
     cluster.close()
     report("checking", 0.0)
     verdicts = _check(cluster, clients.history, workload, final_states, variant)
-    if experiment.app_files is not None and variant == "workers":
-        data = RunData(clients.history, final_states, cluster.storage.store, list(cluster.services.ledger))
-        for reference in experiment.app_files.invariants:
-            verdicts.append(check_invariant(reference, load_invariant(reference), data))
+    services = cluster.services
+    data = RunData(
+        clients.history,
+        final_states,
+        cluster.storage.store,
+        list(services.ledger),
+        dict(services.store.stock),
+        services.settings.default_stock,
+        workload,
+    )
+    for reference in experiment.files.invariants:
+        verdicts.append(check_invariant(reference, load_invariant(reference), data))
     summary = cluster.metrics.summary(end_of_load)
     summary.update(
         {
@@ -226,14 +228,11 @@ def _deploy(registry: TemplateRegistry, fault: Fault, experiment: Experiment) ->
 
 
 def _update_source(source: str, experiment: Experiment) -> Path:
-    """The folder of a template update's new version: relative to the experiment file for a
-    user's app; for a shipped app, to the working directory, else to golemsim's repository."""
-    folder = Path(source)
-    if folder.is_absolute():
-        return folder
-    if experiment.app_files is not None:
-        return Path(experiment.source).parent / folder
-    return folder if folder.exists() else templates_dir().parent / source
+    """The folder (or prebuilt component) of a template update's new version: relative to the
+    experiment file, else (for an experiment written inline, e.g. in a notebook) to golemsim's
+    repository."""
+    beside = Path(experiment.source).parent / source
+    return beside if beside.exists() else templates_dir().parent / source
 
 
 def _run_until(
@@ -306,7 +305,6 @@ def _check(
 ) -> list[Verdict]:
     store = cluster.storage.store
     ledger = cluster.services.ledger
-    services = cluster.services
     verdicts: list[Verdict] = []
     if variant == "workers":
         verdicts.append(checkers.no_acknowledged_invocation_lost(history, store))
@@ -319,15 +317,4 @@ def _check(
         verdicts.append(call_checkers.nothing_stuck(store, now_ns // 1_000_000))
     else:
         verdicts.append(checkers.effects_once([], store, ledger))
-    if workload.app in ("checkout", "shopping-cart"):
-        verdicts.append(checkers.stock_never_negative(ledger, services.store.stock, services.settings.default_stock))
-        verdicts.append(checkers.orders_consistent(ledger))
-    if workload.app == "auction":
-        verdicts.append(checkers.auctions_charged_once(ledger, final_states))
-    if workload.app == "shopping-cart":
-        carts = [w for w in final_states if w.template == "shopping-cart"]
-        verdicts.append(checkers.carts_conserve_items(store, final_states, carts))
-    if isinstance(workload, BankWorkload):
-        accounts = workload.keys.count
-        verdicts.append(checkers.bank_conserves_money(final_states, workload.opening_total, accounts=accounts))
     return verdicts

@@ -5,7 +5,10 @@ named by an experiment file (each by a path relative to that file).
       templates: {bank: ./bank}               # template name -> folder (or a folder with a prebuilt component)
       api: ./bank.api.yaml
       workload: ./workload.py:Transfers       # a golemsim.sim.Workload subclass
-      invariants: [./invariants.py:money_is_conserved]
+      invariants: [./invariants.py:money_is_conserved, golemsim.sim.invariants:orders_consistent]
+
+A reference is ``path/to/file.py:name`` (relative to the experiment file) or ``package.module:name``
+(an importable module, such as golemsim's own workloads and invariants).
 
 An invariant is a function given the run's data (``RunData``) that returns a ``Verdict``.
 A mistake in a user's Python file is reported with that file and line.
@@ -14,6 +17,7 @@ A mistake in a user's Python file is reported with that file and line.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.util
 import sys
 import traceback
@@ -33,13 +37,14 @@ from .workloads import Workload
 
 @dataclass(frozen=True)
 class Reference:
-    """``file.py:name``: a name defined by a user's Python file."""
+    """``file.py:name`` (a name defined by a user's Python file) or ``package.module:name``."""
 
-    file: Path
+    file: Path | None
     name: str
+    module: str = ""
 
     def __str__(self) -> str:
-        return f"{self.file.name}:{self.name}"
+        return f"{self.file.name if self.file else self.module}:{self.name}"
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,12 @@ class RunData:
     final_states: dict[WorkerId, Any]
     oplogs: OplogStore
     services: list[ServiceRecord] = field(default_factory=list)
+    stock: dict[str, int] = field(default_factory=dict)
+    """The simulated inventory's stock per sku at the end (a sku never touched is not listed)."""
+    opening_stock: int = 0
+    """The stock every sku started with."""
+    workload: Workload | None = None
+    """The run's workload (its keys and settings, e.g. how much money the bank opened with)."""
 
 
 Invariant = Callable[[RunData], Verdict]
@@ -70,10 +81,13 @@ Invariant = Callable[[RunData], Verdict]
 
 
 def parse_reference(text: str, base: Path) -> Reference:
-    """``path/to/file.py:name`` relative to ``base``. Raises BadRequest naming what is wrong."""
+    """``path/to/file.py:name`` relative to ``base``, or ``package.module:name``. Raises
+    BadRequest naming what is wrong."""
     path, colon, name = text.rpartition(":")
     if not colon or not path or not name.isidentifier():
-        raise BadRequest(f"expected FILE.py:NAME, got {text!r}")
+        raise BadRequest(f"expected FILE.py:NAME or package.module:NAME, got {text!r}")
+    if not path.endswith(".py") and all(part.isidentifier() for part in path.split(".")):
+        return Reference(None, name, module=path)
     file = (base / path).resolve()
     if not file.is_file():
         raise BadRequest(f"no Python file {file}")
@@ -86,6 +100,8 @@ def load_name(reference: Reference) -> Any:
 
     Raises BadRequest with the user's file and line for a syntax error or an exception while
     the file is imported, and names the file when the name is not defined there."""
+    if reference.file is None:
+        return _load_from_module(reference)
     try:
         source = reference.file.read_bytes()
     except OSError as error:
@@ -109,6 +125,17 @@ def load_name(reference: Reference) -> Any:
         return getattr(module, reference.name)
     except AttributeError:
         raise BadRequest(f"{reference.file} defines no {reference.name!r}") from None
+
+
+def _load_from_module(reference: Reference) -> Any:
+    try:
+        module = importlib.import_module(reference.module)
+    except ImportError as error:
+        raise BadRequest(f"cannot import {reference.module}: {error}") from None
+    try:
+        return getattr(module, reference.name)
+    except AttributeError:
+        raise BadRequest(f"{reference.module} defines no {reference.name!r}") from None
 
 
 def load_workload(reference: Reference) -> type[Workload]:
@@ -136,11 +163,18 @@ def check_invariant(reference: Reference, invariant: Invariant, data: RunData) -
     try:
         verdict = invariant(data)
     except Exception as error:
-        problem = f"{where(reference.file, error)}: {type(error).__name__}: {error}"
+        problem = f"{where(source_file(reference), error)}: {type(error).__name__}: {error}"
         return Verdict(name, False, 0, [{"problem": problem}], failures=1)
     if not isinstance(verdict, Verdict):
         return Verdict(name, False, 0, [{"problem": f"{name} returned {verdict!r}, not a Verdict"}], failures=1)
     return verdict
+
+
+def source_file(reference: Reference) -> Path:
+    """The Python file ``reference`` names a definition in."""
+    if reference.file is not None:
+        return reference.file
+    return Path(getattr(sys.modules[reference.module], "__file__", None) or reference.module).resolve()
 
 
 def where(file: Path, error: BaseException) -> str:

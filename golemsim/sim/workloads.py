@@ -1,4 +1,5 @@
-"""What clients send: one workload per example app, over a key distribution.
+"""What clients send: one workload per shipped app, over a key distribution (a user's app
+brings its own Workload subclass, named by its experiment file).
 
 A workload turns (random source, operation number) into an HTTP request for the gateway,
 always with an Idempotency-Key, so a client's retry is recognised as the same request.
@@ -53,13 +54,8 @@ class Keys:
 
 
 class Workload(ABC):
-    """An example app's traffic."""
+    """An app's traffic: the requests its clients send, and how a worker's state is read at the end."""
 
-    app: str
-    templates: tuple[str, ...]
-    """Template folders (under templates/) the app needs."""
-    api: str
-    """API definition file (under templates/)."""
     state_function: dict[str, str]
     """A read-only export per template that shows a worker's state."""
 
@@ -76,9 +72,6 @@ class Workload(ABC):
 
 
 class CounterWorkload(Workload):
-    app = "counter"
-    templates = ("counter",)
-    api = "counter.api.yaml"
     state_function = {"counter": "get"}
 
     def next(self, rng: random.Random, n: int, now_ms: int) -> Operation:
@@ -87,9 +80,6 @@ class CounterWorkload(Workload):
 
 
 class CheckoutWorkload(Workload):
-    app = "checkout"
-    templates = ("checkout",)
-    api = "shop.api.yaml"
     state_function = {"checkout": "status"}
 
     def next(self, rng: random.Random, n: int, now_ms: int) -> Operation:
@@ -106,9 +96,6 @@ class CheckoutWorkload(Workload):
 
 
 class CartWorkload(Workload):
-    app = "shopping-cart"
-    templates = ("shopping-cart", "checkout")
-    api = "shop.api.yaml"
     state_function = {"shopping-cart": "get-cart", "checkout": "status"}
 
     def next(self, rng: random.Random, n: int, now_ms: int) -> Operation:
@@ -126,9 +113,6 @@ class CartWorkload(Workload):
 
 
 class AuctionWorkload(Workload):
-    app = "auction"
-    templates = ("auction",)
-    api = "shop.api.yaml"
     state_function = {"auction": "status"}
 
     def __init__(self, keys: Keys, closes_after_s: float = 5.0) -> None:
@@ -157,9 +141,6 @@ class BankWorkload(Workload):
     """Accounts opened with the same balance, then transfers between random pairs of them; each
     transfer is one worker-to-worker call (withdraw here, deposit there)."""
 
-    app = "bank"
-    templates = ("bank",)
-    api = "bank.api.yaml"
     state_function = {"bank": "state"}
     DELAYS_MS = (0, 0, 20, 100)
     """The pause a transfer makes before its call, drawn uniformly from these."""
@@ -200,12 +181,3 @@ class BankWorkload(Workload):
         delay_ms = rng.choice(self.DELAYS_MS)
         body = {"to": self.account(target), "amount": rng.randint(1, 50), "delay-ms": delay_ms}
         return Operation("transfer", "POST", f"/accounts/{self.account(source)}/transfers", body, f"transfer-{n}")
-
-
-WORKLOADS: dict[str, type[Workload]] = {
-    "counter": CounterWorkload,
-    "checkout": CheckoutWorkload,
-    "shopping-cart": CartWorkload,
-    "auction": AuctionWorkload,
-    "bank": BankWorkload,
-}

@@ -82,7 +82,7 @@ def test_every_mistake_is_reported_at_once_with_its_line_and_field() -> None:
         ),
         (
             "name: x\napp: counter\nlambda_baseline: true\n",
-            "<test>:3: lambda_baseline: the lambda baseline exists for the checkout app only",
+            "<test>:3: lambda_baseline: the lambda baseline exists for the checkout template only",
         ),
         ("app: counter\n", "<test>:1: name: missing"),
         ("name: [x\napp: counter\n", "<test>:2: not valid YAML:"),
