@@ -1,13 +1,45 @@
 """The results folder of a run: summary JSON, checker verdicts, plots, the trace, the clients'
-history, and a short report in Markdown that says what happened and whether it was valid."""
+history, and a short report in Markdown that says what happened and whether it was valid.
+
+``summary.json`` also holds what it takes to run the same plan again without the seed's random
+draws (``golemsim sim shrink`` reads it): the experiment file's absolute path and content hash,
+and every fault that started as data (``fault_plan``, in the form of an experiment file's
+``faults:`` entries).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+from .nemesis import Fault
 from .runner import RunResult
+
+_DEFAULT_FAULT = Fault(0.0, "crash")
+
+
+def fault_to_dict(fault: Fault) -> dict[str, Any]:
+    """A fault as an experiment file's ``faults:`` entry: ``at`` and ``kind``, the duration of a
+    fault that lasts, and every other field that is not its default (so it reads back equal)."""
+    entry: dict[str, Any] = {"at": fault.at, "kind": fault.kind}
+    for name in ("target", "duration", "groups", "rate", "factor", "mode", "source"):
+        value = getattr(fault, name)
+        lasts = name == "duration" and fault.kind != "template-update"
+        if lasts or value != getattr(_DEFAULT_FAULT, name):
+            entry[name] = [list(group) for group in value] if name == "groups" else value
+    return entry
+
+
+def fault_from_dict(entry: dict[str, Any]) -> Fault:
+    """The inverse of ``fault_to_dict`` (for a ``fault_plan`` read from summary.json)."""
+    known = {f.name for f in dataclasses.fields(Fault)}
+    values = {k: v for k, v in entry.items() if k in known}
+    if "groups" in values:
+        values["groups"] = tuple(tuple(str(name) for name in group) for group in values["groups"])
+    return Fault(**values)
 
 
 def write_results(out: Path, result: RunResult, baseline: RunResult | None = None) -> list[Path]:
@@ -42,8 +74,13 @@ def _summary(result: RunResult, baseline: RunResult | None) -> dict[str, Any]:
         "seed": result.seed,
         "valid": result.valid,
         "faults": [f.describe() for f in result.faults],
+        "fault_plan": [fault_to_dict(f) for f in result.faults],
         "workers": result.summary,
     }
+    source = Path(result.experiment.source)
+    if source.is_file():  # not an experiment written inline (source "<experiment>")
+        doc["source_path"] = str(source.resolve())
+        doc["source_sha256"] = hashlib.sha256(source.read_bytes()).hexdigest()
     if baseline is not None:
         doc["lambda_baseline"] = {**baseline.summary, "valid": baseline.valid}
     return doc
