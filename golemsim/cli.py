@@ -374,6 +374,20 @@ def cmd_sim_run(args: argparse.Namespace) -> int:
     return run_from_cli(args.experiment, seed=args.seed, out=args.out, baseline=not args.no_baseline)
 
 
+def cmd_sim_campaign(args: argparse.Namespace) -> int:
+    from .sim.command import campaign_from_cli
+
+    return campaign_from_cli(
+        args.experiment, seeds=args.seeds, workers=args.workers, scheduler=args.scheduler, out=args.out
+    )
+
+
+def cmd_sim_shrink(args: argparse.Namespace) -> int:
+    from .sim.command import shrink_from_cli
+
+    return shrink_from_cli(args.results, max_runs=args.max_runs, checkers=args.checker)
+
+
 def cmd_wit(args: argparse.Namespace) -> int:
     from .core.host_wit import HOST_PACKAGE, host_wit_text, write_host_wit
 
@@ -548,6 +562,43 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", help="results folder (default: results/<file name>-seed<N>)")
     q.add_argument("--no-baseline", action="store_true", help="skip the lambda baseline even if the file asks for it")
     q.set_defaults(run=cmd_sim_run)
+    q = actions.add_parser(
+        "campaign",
+        help="run an experiment file under many seeds in parallel on Dask (pip install 'golemsim[campaign]'); "
+        "exit 0 when every seed is valid, 1 when one is not",
+        description="Run the experiment once per seed (durable workers only, oplogs in memory) on a local Dask "
+        "cluster, or on an existing one with --scheduler. Prints, per checker, the valid and invalid seeds, and for "
+        "each failing seed its results folder and the command that replays it; writes campaign.json and "
+        "campaign.md. Exit 2 for a bad file or --seeds, or without Dask.",
+    )
+    q.add_argument("experiment", help="the experiment file (YAML)")
+    q.add_argument("--seeds", required=True, help="FIRST-LAST, N, or a comma-separated list of both: 1-1000, 1-10,42")
+    q.add_argument("--workers", type=int, help="worker processes of the local Dask cluster (default: CPU count)")
+    q.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="an existing Dask cluster's scheduler (tcp://host:8786) instead of a local cluster; its workers need "
+        "golemsim, and the experiment's files and the campaign folder at the same paths",
+    )
+    q.add_argument("--out", help="the campaign's folder (default: results/campaign-<file name>)")
+    q.set_defaults(run=cmd_sim_campaign)
+    q = actions.add_parser(
+        "shrink",
+        help="reduce a failing run's fault plan to a small scripted plan that still fails; writes shrunk.yaml",
+        description="Read a failing run's results folder (from sim run or a campaign), turn the faults it applied "
+        "into a scripted plan, and while the failure persists drop faults (delta debugging), shorten them and move "
+        "them later. Writes RESULTS_DIR/shrunk.yaml, which replays the counter-example. Exit 0 when written, 1 when "
+        "the scripted plan did not fail again, 2 for a missing or valid results folder.",
+    )
+    q.add_argument("results", metavar="RESULTS_DIR", help="the results folder of an invalid run")
+    q.add_argument("--max-runs", type=int, default=40, help="at most this many simulation runs (default 40)")
+    q.add_argument(
+        "--checker",
+        action="append",
+        metavar="NAME",
+        help="the failure to keep: this checker invalid (repeatable; default: any checker that was invalid)",
+    )
+    q.set_defaults(run=cmd_sim_shrink)
 
     p = sub.add_parser("demo", help="crash an executor with SIGKILL again and again; check nothing is lost")
     p.add_argument("--out", default="results/crash-demo", help="folder for the database and the report")

@@ -1,4 +1,5 @@
-"""What ``golemsim sim run EXPERIMENT.yaml --seed N --out DIR`` does: run, show progress, write results.
+"""What ``golemsim sim run EXPERIMENT.yaml --seed N --out DIR`` does: run, show progress, write results;
+and ``golemsim sim campaign`` (many seeds on Dask) and ``golemsim sim shrink`` (a failing run's plan made small).
 
 Exit code 0 when every checker of the durable workers says valid, 1 when one does not,
 2 for a bad experiment file. The lambda baseline's verdicts are reported, not counted:
@@ -30,7 +31,7 @@ class ProgressBar:
             bar = "#" * (percent // 4)
             self.stream.write(f"\r{self.label} [{bar:<25}] {percent:3d}% {phase} ({elapsed:.0f} s) ")
             self.stream.flush()
-        elif percent // 10 != self.shown // 10 or phase != "running":
+        elif percent // 10 != self.shown // 10 or not phase.startswith("running"):
             self.stream.write(f"{self.label}: {phase} {percent}% ({elapsed:.0f} s)\n")
         self.shown = percent
 
@@ -67,3 +68,34 @@ def _entries(folder: Path, written: list[Path]) -> str:
     """The results folder's entries, the report first: ``plots/`` only when matplotlib (an extra) drew them."""
     names = {path.relative_to(folder).parts[0] + ("/" if path.parent != folder else "") for path in written}
     return ", ".join(sorted(names, key=lambda name: (name != "report.md", name)))
+
+
+def campaign_from_cli(path: str, *, seeds: str, workers: int | None, scheduler: str | None, out: str | None) -> int:
+    """Run the seeds on Dask with a progress bar; print the summary and each failing seed's replay
+    command. Exit 0 when every seed is valid, 1 when one is not, 2 for bad input or without Dask."""
+    from .campaign import parse_seeds, run_campaign
+
+    chosen = parse_seeds(seeds)
+    bar = ProgressBar(sys.stderr, f"{Path(path).name}: {len(chosen)} seeds")
+
+    def progress(done: int, total: int, invalid: int) -> None:
+        bar(f"running, {done}/{total} runs, {invalid} invalid", done / total)
+
+    campaign = run_campaign(path, chosen, workers=workers, scheduler=scheduler, out=out, progress=progress)
+    bar.done()
+    print(campaign.text())
+    print(f"summary in {campaign.out}/ (campaign.md, campaign.json)")
+    return 0 if campaign.valid else 1
+
+
+def shrink_from_cli(folder: str, *, max_runs: int, checkers: list[str] | None) -> int:
+    """Shrink a failing run's plan, one progress line per run on stderr; print before and after.
+    Exit 0 when shrunk.yaml is written, 1 when the scripted plan did not fail again, 2 for bad input."""
+    from .shrink import shrink
+
+    def report(line: str) -> None:
+        print(f"shrink: {line}", file=sys.stderr, flush=True)
+
+    shrunk = shrink(folder, max_runs=max_runs, checkers=checkers or (), report=report)
+    print(shrunk.text())
+    return 0 if shrunk.reproduced else 1
