@@ -1,4 +1,11 @@
-"""An oplog store in memory: fast, and gone when the process ends."""
+"""An oplog store in memory: fast, and gone when the process ends.
+
+Entries are kept encoded and checksummed, exactly as the SQLite store keeps them, and each is
+decoded (its checksum verified) on its first read only: later reads return the same entry
+object. Entries are frozen dataclasses and nothing that reads an oplog changes the values in
+them, so sharing one decoded entry between readers is safe; the bytes a checksum was verified
+against cannot change in memory, so verifying them again could only give the same answer.
+"""
 
 from __future__ import annotations
 
@@ -19,12 +26,30 @@ from .snapshot import (
 )
 
 
+class _Row:
+    """One stored entry: its encoded bytes and checksum, and the entry decoded from them once read."""
+
+    __slots__ = ("checksum", "entry", "payload")
+
+    def __init__(self, payload: bytes, checksum: int) -> None:
+        self.payload = payload
+        self.checksum = checksum
+        self.entry: OplogEntry | None = None
+
+    def decoded(self, worker: str, index: int) -> OplogEntry:
+        """The entry, decoded and verified on the first call (OplogCorruption if it fails, every time)."""
+        entry = self.entry
+        if entry is None:
+            entry = self.entry = decode_entry(worker, index, self.payload, self.checksum)
+        return entry
+
+
 @dataclass
 class _Log:
-    hot: list[tuple[bytes, int]] = field(default_factory=list)
+    hot: list[_Row] = field(default_factory=list)
     """Encoded entries ``compacted + 1 ..`` with their checksums."""
     compacted: int = 0
-    archive: dict[int, tuple[bytes, int]] = field(default_factory=dict)
+    archive: dict[int, _Row] = field(default_factory=dict)
     """Archived entries by index; a compacted index missing here was dropped."""
     snapshot: tuple[Snapshot, int] | None = None
 
@@ -34,7 +59,8 @@ class _Log:
 
 
 class MemoryOplogStore:
-    """Keeps encoded, checksummed entries in memory, exactly as the SQLite store would."""
+    """Keeps encoded, checksummed entries in memory, exactly as the SQLite store would, each
+    decoded once (on its first read) and shared by every read after it."""
 
     def __init__(self) -> None:
         self._logs: dict[WorkerId, _Log] = {}
@@ -49,7 +75,7 @@ class MemoryOplogStore:
             self._logs[worker] = log
             for offset, entry in enumerate(entries):
                 payload = encode_entry(entry)
-                log.hot.append((payload, entry_checksum(key, first_index + offset, payload)))
+                log.hot.append(_Row(payload, entry_checksum(key, first_index + offset, payload)))
 
     def read(self, worker: WorkerId, start: int = 1, end: int | None = None) -> list[OplogEntry]:
         with self._lock:
@@ -57,7 +83,8 @@ class MemoryOplogStore:
             first = max(start, log.compacted + 1)
             last = log.length if end is None else min(end, log.length)
             rows = log.hot[first - log.compacted - 1 : max(0, last - log.compacted)]
-        return [decode_entry(str(worker), first + offset, *row) for offset, row in enumerate(rows)]
+        key = str(worker)
+        return [row.decoded(key, index) for index, row in enumerate(rows, first)]
 
     def length(self, worker: WorkerId) -> int:
         with self._lock:
@@ -105,12 +132,13 @@ class MemoryOplogStore:
             last = log.compacted if end is None else min(end, log.compacted)
             wanted = range(max(start, 1), last + 1)
             rows = [(index, log.archive.get(index)) for index in wanted]
+        key = str(worker)
         entries = []
         for index, row in rows:
             if row is None:
                 dropped = next((i for i, r in rows if i > index and r is not None), last + 1) - 1
                 raise dropped_error(worker, index, dropped)
-            entries.append(decode_entry(str(worker), index, *row))
+            entries.append(row.decoded(key, index))
         return entries
 
     def delete(self, worker: WorkerId) -> None:

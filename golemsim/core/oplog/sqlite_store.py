@@ -12,6 +12,11 @@ Snapshots, compaction and deletion are rare: they run in short transactions of t
 on a separate connection, and SQLite's write lock orders them with the group commits.
 Entries compacted away leave a watermark (``oplog_compacted``), so a worker's length and
 next index survive even when none of its entries is hot any more.
+
+Reads decode an entry once: the rows read are matched against the entries decoded before
+(same worker, index, bytes and checksum; see DecodedEntries, bounded), so a worker's oplog read
+again, e.g. by recovery and then by the checkers, is decoded and verified again only where its
+bytes changed.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from pathlib import Path
 
 from ..errors import GolemError, OplogConflict
 from ..ids import WorkerId
-from .entries import OplogEntry, decode_entry, encode_entry, entry_checksum
+from .decoded import DecodedEntries
+from .entries import OplogEntry, encode_entry, entry_checksum
 from .snapshot import (
     Snapshot,
     check_compaction,
@@ -95,8 +101,9 @@ class _Batch:
 class SQLiteOplogStore:
     """Oplogs in one SQLite file. ``fsync=False`` trades durability for speed (tests, demos)."""
 
-    def __init__(self, path: str | Path, *, fsync: bool = True) -> None:
+    def __init__(self, path: str | Path, *, fsync: bool = True, decoded: DecodedEntries | None = None) -> None:
         self.path = Path(path)
+        self._decoded = decoded or DecodedEntries()
         self._synchronous = "FULL" if fsync else "OFF"
         self._writer = connect(self.path, synchronous=self._synchronous)
         self._writer.executescript(SCHEMA)
@@ -205,7 +212,7 @@ class SQLiteOplogStore:
             )
             .fetchall()
         )
-        return [decode_entry(key, index, bytes(payload), checksum) for index, payload, checksum in rows]
+        return self._decoded.decode(key, rows)
 
     def length(self, worker: WorkerId) -> int:
         row = self._reader().execute(LENGTH_QUERY, (str(worker),)).fetchone()
@@ -256,13 +263,12 @@ class SQLiteOplogStore:
             ).fetchall()
         finally:
             conn.execute("COMMIT")
-        entries = []
-        expected = max(start, 1)
-        for index, payload, checksum in rows:
-            if index != expected:
-                raise dropped_error(worker, expected, index - 1)
-            entries.append(decode_entry(key, index, bytes(payload), checksum))
-            expected += 1
+        first = max(start, 1)
+        whole = next((n for n, row in enumerate(rows) if row[0] != first + n), len(rows))  # rows before a gap
+        entries = self._decoded.decode(key, rows[:whole])
+        expected = first + whole
+        if whole < len(rows):
+            raise dropped_error(worker, expected, rows[whole][0] - 1)
         if expected <= last:
             raise dropped_error(worker, expected, last)
         return entries
@@ -339,6 +345,7 @@ class SQLiteOplogStore:
             finally:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+            self._decoded.forget(key)
             with self._lock:
                 self._lengths.pop(worker, None)  # the next append starts again at 1
 
