@@ -376,6 +376,8 @@ def write_shrunk(run: FailingRun, experiment: Experiment, plan: Sequence[Fault],
             doc[key] = _app_paths(experiment, path.parent)
         else:
             doc[key] = value
+        if key == "app" and "seed" not in original:
+            doc["seed"] = run.seed
         if key == "name":
             doc["description"] = (
                 f"The fault plan of seed {run.seed} of {run.source.name}, shrunk by golemsim sim shrink from "
