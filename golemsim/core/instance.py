@@ -7,9 +7,6 @@ explanation of a trap. Its host functions, recorded and replayed, are a DurableH
 from __future__ import annotations
 
 import base64
-import contextlib
-import os
-import tempfile
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,10 +15,12 @@ from typing import Any, NoReturn
 import wasmtime
 from wasmtime import component as wc
 
+from . import fast_calls
 from .durable_host import HOST_FUNCTIONS, HOST_INTERFACE, DurableHost, InvocationContext, canonical, describe_entry
 from .engine import EPOCH_TICK_SECONDS, Engine
 from .environment import Environment
 from .errors import GolemError, ReplayDivergence, SnapshotError, UnsupportedHostCall
+from .guest_output import GuestOutput
 from .ids import WorkerId
 from .oplog.entries import OplogEntry
 from .oplog_writer import OplogWriter
@@ -95,28 +94,33 @@ class WorkerInstance:
         """Told the oplog index of each recorded entry replayed (a resumed invocation's progress)."""
         self._host_error: BaseException | None = None
         self.dead = False
+        self._fast = fast = fast_calls.enabled()
+        """Whether this instance goes through fast_calls (else through wasmtime-py as it is)."""
         self.store = wasmtime.Store(engine.wasmtime)
         self.store.set_limits(memory_size=limits.memory_bytes)
         # Guest output goes to a private file (read back to explain traps). A Python callback
         # would be called from wasmtime's I/O threads, which aborts the process at exit.
-        fd, self._output_path = tempfile.mkstemp(prefix="golemsim-guest-", suffix=".log")
-        os.close(fd)
-        self._output_mark = 0
+        self._output = GuestOutput(pooled=fast)
         wasi = wasmtime.WasiConfig()
-        wasi.stdout_file = self._output_path
-        wasi.stderr_file = self._output_path
+        wasi.stdout_file = self._output.path
+        wasi.stderr_file = self._output.path
         self.store.set_wasi(wasi)
         self.store.set_fuel(limits.fuel_per_invocation)
         self._arm_deadline()
-        linker = wc.Linker(engine.wasmtime)
-        linker.allow_shadowing = True
-        linker.add_wasip2()
-        self._link(linker, this)
+        host = self._host_table(this)
+        self.host_functions = list(host.values())
+        """This instance's host functions, in the order of ``host``'s keys (fast_calls.HostTarget)."""
+        self._calls: fast_calls.ComponentCalls | None = None
         try:
-            self.instance = linker.instantiate(self.store, template.component)
+            if fast:
+                # One linker per compiled component; this store's host calls reach this instance.
+                self._calls = fast_calls.component_calls(engine.wasmtime, template.component, list(host))
+                self.instance = self._calls.instantiate(self.store, template.component, self)
+            else:
+                self.instance = self._own_linker(host, this).instantiate(self.store, template.component)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as error:
             raise GolemError(f"cannot instantiate template {template.name} for {worker}: {error}") from None
-        self._funcs: dict[str, wc.Func] = {}
+        self._funcs: dict[str, Any] = {}
 
     @property
     def context(self) -> InvocationContext | None:
@@ -190,16 +194,20 @@ class WorkerInstance:
         self.environment.guest_work(fuel)
         return Outcome(ok, result, fuel)
 
-    def _export(self, name: str) -> wc.Func | None:
-        """The instance's exported function ``name`` (looked up once), or None."""
+    def _export(self, name: str) -> Any:
+        """The instance's exported function ``name`` (looked up once), or None: a wasmtime
+        ``Func``, or a FastExport that calls it the same way with its types read once."""
         func = self._funcs.get(name)
         if func is None:
-            func = self.instance.get_func(self.store, name)
+            if self._calls is not None:
+                func = self._calls.export(self.instance, self.store, name)
+            else:
+                func = self.instance.get_func(self.store, name)
             if func is not None:
                 self._funcs[name] = func
         return func
 
-    def _call_export(self, func: wc.Func, args: Any) -> Any:
+    def _call_export(self, func: Any, args: Any) -> Any:
         """Call an export with fresh fuel and deadline. A trap (or anything else that escapes the
         guest) leaves the instance dead; a trap is raised as _Trapped, for the caller to explain."""
         self._begin_call()
@@ -217,34 +225,41 @@ class WorkerInstance:
 
     def _begin_call(self) -> None:
         """Fresh fuel and deadline, a mark in the guest's output, no host error carried over."""
-        self.store.set_fuel(self.limits.fuel_per_invocation)
+        if self._fast:
+            fast_calls.set_fuel(self.store, self.limits.fuel_per_invocation)
+        else:
+            self.store.set_fuel(self.limits.fuel_per_invocation)
         self._arm_deadline()
-        self._output_mark = os.path.getsize(self._output_path)
+        self._output.mark()
         self._host_error = None
 
     def _fuel_used(self) -> int:
-        return self.limits.fuel_per_invocation - int(self.store.get_fuel())
+        left = fast_calls.get_fuel(self.store) if self._fast else self.store.get_fuel()
+        return self.limits.fuel_per_invocation - int(left)
 
     def _arm_deadline(self) -> None:
         if self.limits.timeout_seconds is None:
-            self.store.set_epoch_deadline(2**62)
+            ticks = 2**62
         else:
             self.engine.start_ticker()
-            self.store.set_epoch_deadline(max(1, int(self.limits.timeout_seconds / EPOCH_TICK_SECONDS)))
+            ticks = max(1, int(self.limits.timeout_seconds / EPOCH_TICK_SECONDS))
+        if self._fast:
+            fast_calls.set_epoch_deadline(self.store, ticks)
+        else:
+            self.store.set_epoch_deadline(ticks)
 
     def close(self) -> None:
-        """Release the instance's files (the wasmtime store is freed with the object)."""
-        with contextlib.suppress(OSError):
-            os.unlink(self._output_path)
+        """Release the instance's output file (the wasmtime store is freed with the object)."""
+        output = getattr(self, "_output", None)
+        if output is not None:
+            output.release()
 
     def __del__(self) -> None:
         self.close()
 
     def _guest_output(self) -> str:
         """What the guest wrote during the current invocation (its tail)."""
-        with open(self._output_path, "rb") as output:
-            output.seek(max(self._output_mark, os.path.getsize(self._output_path) - STDERR_TAIL))
-            return output.read().decode(errors="replace")
+        return self._output.tail(STDERR_TAIL)
 
     def _trap_message(self, trap: Exception) -> str:
         text = str(trap)
@@ -354,9 +369,11 @@ class WorkerInstance:
 
     # -- linking the host functions ------------------------------------------------------------
 
-    def _link(self, linker: wc.Linker, this: weakref.ref[WorkerInstance]) -> None:
-        """Link golemsim:host/durable and the recorded WASI shadows; an import golemsim does not
-        serve fails the invocation that calls it."""
+    def _host_table(self, this: weakref.ref[WorkerInstance]) -> dict[tuple[str, str], Callable[..., Any]]:
+        """golemsim:host/durable and the recorded WASI shadows, by (interface, function), each
+        called as wasmtime-py calls a host function (the store first); a function of those
+        interfaces that golemsim does not serve fails the invocation that calls it. Other
+        imports are left to wasmtime's WASI."""
 
         def record(function: str, request: Any, produce: Callable[[], Any]) -> Any:
             instance = _living(this)
@@ -365,17 +382,38 @@ class WorkerInstance:
             return instance.durable.record(function, request, produce)
 
         shadows = wasi_shadows(record, self.environment)
+        host: dict[tuple[str, str], Callable[..., Any]] = {}
+        for interface, imported in self.template.imports.items():
+            if interface == HOST_INTERFACE:
+                table: dict[str, Callable[..., Any]] = {n: _as_method(this, m) for n, m in HOST_FUNCTIONS.items()}
+            elif (shadow := shadow_for(shadows, interface)) is not None:
+                table = shadow
+            else:
+                continue
+            for name in imported:
+                host[(interface, name)] = table.get(name) or unsupported(interface, name)
+        return host
+
+    def host_call_failed(self, error: BaseException) -> None:
+        """A host function raised ``error`` (fast_calls.HostTarget): ``run`` re-raises it."""
+        self._host_error = error
+
+    def _own_linker(
+        self, host: dict[tuple[str, str], Callable[..., Any]], this: weakref.ref[WorkerInstance]
+    ) -> wc.Linker:
+        """A linker of this instance's own, through wasmtime-py's add_func (fast_calls turned off)."""
+        linker = wc.Linker(self.engine.wasmtime)
+        linker.allow_shadowing = True
+        linker.add_wasip2()
+        by_interface: dict[str, list[tuple[str, Callable[..., Any]]]] = {}
+        for (interface, name), handler in host.items():
+            by_interface.setdefault(interface, []).append((name, handler))
         with linker.root() as root:
-            for interface, imported in self.template.imports.items():
-                if interface == HOST_INTERFACE:
-                    table: dict[str, Callable[..., Any]] = {n: _as_method(this, m) for n, m in HOST_FUNCTIONS.items()}
-                elif (shadow := shadow_for(shadows, interface)) is not None:
-                    table = shadow
-                else:
-                    continue
+            for interface, handlers in by_interface.items():
                 with root.add_instance(interface) as instance:
-                    for name in imported:
-                        instance.add_func(name, _guarded(this, table.get(name) or unsupported(interface, name)))
+                    for name, handler in handlers:
+                        instance.add_func(name, _guarded(this, handler))
+        return linker
 
 
 def fresh_instance(
