@@ -2,7 +2,8 @@
 with what their targets did, and is anything left waiting at the end of a run without a reason?
 
 Pure functions over an OplogStore (archived and hot entries, so compacted oplogs are read
-whole); each returns a Verdict like the checkers in ``golemsim.sim.checkers``.
+whole); each returns a Verdict like the checkers in ``golemsim.sim.checkers``. Given one
+CommittedOplogs, both read and digest every oplog once between them.
 
 A worker-to-worker call in the caller's oplog is a ``begin-remote-write`` then a ``host-call``
 of ``invoke-worker`` whose request names the target and the call's idempotency key, and whose
@@ -12,12 +13,13 @@ The target's oplog shows the same key as a pending invocation, started, then com
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import GolemError
-from ..core.history import History, InvocationRecord, analyze, skipped_indexes
+from ..core.history import History, InvocationRecord, skipped_indexes
 from ..core.oplog.entries import (
     BeginRemoteWrite,
     ErrorRecorded,
@@ -29,7 +31,8 @@ from ..core.oplog.entries import (
     PendingInvocation,
 )
 from ..core.oplog.store import OplogStore
-from .checkers import Verdict, verdict, whole_oplog
+from .checkers import Verdict, verdict
+from .committed import CommittedOplogs, committed
 
 Address = tuple[str, str]
 """A worker as (template, name): a call's target may name no valid WorkerId."""
@@ -54,17 +57,32 @@ class _Oplog:
         self.pending = {p.idempotency_key: p for p in self.history.pending}
 
 
-def _read_all(store: OplogStore) -> tuple[dict[Address, _Oplog], list[dict[str, Any]]]:
-    """Every worker's oplog, and a problem for each one that cannot be read."""
+_Digest = tuple[dict[Address, _Oplog], list[dict[str, Any]]]
+_DIGESTS: weakref.WeakKeyDictionary[CommittedOplogs, _Digest] = weakref.WeakKeyDictionary()
+"""_read_all's answer for each CommittedOplogs (made once, for both checkers)."""
+
+
+def _read_all(store: OplogStore) -> _Digest:
+    """Every worker's oplog, and a problem for each one that cannot be read (a list of the
+    caller's own). The digests are shared by the checkers given the same CommittedOplogs:
+    they must not be changed."""
+    oplogs = committed(store)
+    digest = _DIGESTS.get(oplogs)
+    if digest is None:
+        digest = _DIGESTS[oplogs] = _digest(oplogs)
+    return digest[0], list(digest[1])
+
+
+def _digest(store: CommittedOplogs) -> _Digest:
     oplogs: dict[Address, _Oplog] = {}
     unreadable: list[dict[str, Any]] = []
     for worker, _length in store.workers():
         try:
-            entries, complete = whole_oplog(store, worker)
+            entries, complete = store.whole(worker)
         except GolemError as error:
             unreadable.append({"worker": str(worker), "problem": f"oplog unreadable: {error}"})
             continue
-        history = analyze(entries)
+        history = store.history(worker)
         skipped = skipped_indexes(entries)
         starts: Counter[str] = Counter()
         outcomes: Counter[str] = Counter(list(history.carried))  # compacted outcomes, when the oplog is partial

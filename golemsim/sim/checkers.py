@@ -3,7 +3,9 @@ that a failure-free serial run would not reach? Each returns a Verdict with the 
 counter-examples, smallest first.
 
 They read what the run left behind: the clients' history, the final oplogs in the storage,
-the services' ledger, and each worker's state as read through the cluster at the end.
+the services' ledger, and each worker's state as read through the cluster at the end. The
+oplogs come as an OplogStore; a run's checks all take one CommittedOplogs, so that each
+worker's oplog is read, decoded and digested once for all of them.
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.errors import GolemError, OplogCompacted
+from ..core.errors import GolemError
 from ..core.history import History, analyze
 from ..core.ids import WorkerId
-from ..core.oplog.entries import HostCall, InvocationCompleted, OplogEntry
+from ..core.oplog.entries import HostCall, InvocationCompleted
 from ..core.oplog.store import OplogStore
 from ..core.serial_replay import FrozenClock, replay_serially
 from ..core.templates import TemplateRegistry
 from .clients import ClientOp
+from .committed import CommittedOplogs, Whole, committed, read_whole
 from .services import ServiceRecord
 
 MAX_EXAMPLES = 5
@@ -52,28 +55,24 @@ def verdict(name: str, checked: int, problems: list[dict[str, Any]], note: str =
     return Verdict(name, not problems, checked, problems[:MAX_EXAMPLES], note, len(problems))
 
 
-def whole_oplog(store: OplogStore, worker: WorkerId) -> tuple[list[tuple[int, OplogEntry]], bool]:
+def whole_oplog(store: OplogStore, worker: WorkerId) -> Whole:
     """The worker's ``(index, entry)`` pairs, archived then hot, and whether that is all of them
-    (False when compaction dropped older entries: the hot ones alone, led by a checkpoint)."""
-    first = store.first_index(worker)
-    hot = list(enumerate(store.read(worker, first), first))
-    if first <= 1:
-        return hot, True
-    try:
-        archived = store.read_archived(worker, 1, first - 1)
-    except OplogCompacted:
-        return hot, False
-    return list(enumerate(archived, 1)) + hot, True
+    (False when compaction dropped older entries: the hot ones alone, led by a checkpoint).
+    From CommittedOplogs, the pairs it read once (shared: not to be changed)."""
+    return store.whole(worker) if isinstance(store, CommittedOplogs) else read_whole(store, worker)
 
 
 def whole_history(store: OplogStore, worker: WorkerId) -> History:
-    """Archived and hot entries together (the hot ones alone if older ones were dropped)."""
-    entries, _complete = whole_oplog(store, worker)
-    return analyze(entries)
+    """Archived and hot entries together (the hot ones alone if older ones were dropped).
+    From CommittedOplogs, the History it digested once (shared: not to be changed)."""
+    if isinstance(store, CommittedOplogs):
+        return store.history(worker)
+    return analyze(read_whole(store, worker)[0])
 
 
 def no_acknowledged_invocation_lost(history: list[ClientOp], store: OplogStore) -> Verdict:
     """Every operation a client saw succeed is a completed invocation in its worker's oplog."""
+    oplogs = committed(store)
     problems = []
     results: dict[WorkerId, dict[str, Any]] = {}
     acknowledged = [op for op in history if op.outcome == "ok" and op.bound is not None and op.bound.key]
@@ -81,7 +80,7 @@ def no_acknowledged_invocation_lost(history: list[ClientOp], store: OplogStore) 
         assert op.bound is not None
         worker = op.bound.worker
         if worker not in results:
-            results[worker] = whole_history(store, worker).results() if store.length(worker) else {}
+            results[worker] = oplogs.history(worker).results() if oplogs.length(worker) else {}
         outcome = results[worker].get(op.bound.key or "")
         if not isinstance(outcome, InvocationCompleted):
             problems.append(
@@ -112,8 +111,9 @@ def effects_once(history: list[ClientOp], store: OplogStore, ledger: list[Servic
     by_worker: dict[WorkerId, set[str]] = defaultdict(set)
     for worker, key in acknowledged:
         by_worker[worker].add(key or "")
+    oplogs = committed(store)
     for worker in sorted(by_worker, key=str):
-        for record in whole_history(store, worker).completed:
+        for record in oplogs.history(worker).completed:
             if record.idempotency_key not in by_worker[worker]:
                 continue
             for _, entry in record.calls:
@@ -145,10 +145,11 @@ def serial_replay_matches(
     """For each worker read at the end: a fresh instance re-runs its completed invocations one
     after another, with no failure (host calls answered from the oplog); every result must
     be the recorded one, and the state it then reports must equal the cluster's answer."""
+    oplogs = committed(store)
     problems: list[dict[str, Any]] = []
     environment = FrozenClock(now_ns)
     for worker in sorted(final_states, key=str):
-        history = whole_history(store, worker)
+        history = oplogs.history(worker)
         try:
             replay = replay_serially(worker, history, registry, environment)
             replayed = replay.replayed
@@ -268,9 +269,10 @@ def carts_conserve_items(store: OplogStore, final_states: dict[WorkerId, Any], c
     held: Counter[str] = Counter()
     checked = 0
     name = "merged-carts-hold-the-sum"
+    oplogs = committed(store)
     for worker in sorted(carts, key=str):
         checked += 1
-        for record in whole_history(store, worker).completed:
+        for record in oplogs.history(worker).completed:
             if record.function in LEAVING_CARTS:
                 return Verdict(
                     name, True, 0, note=f"skipped: {worker} ran {record.function}, which this check does not follow"

@@ -34,6 +34,7 @@ from .baton import Owner
 from .checkers import Verdict
 from .clients import ClientOp, Clients
 from .cluster import Cluster
+from .committed import CommittedOplogs
 from .experiment import Experiment
 from .lambda_baseline import LambdaCheckout
 from .nemesis import Fault, Nemesis
@@ -154,12 +155,13 @@ def run_experiment(
     final_states = _final_states(cluster, workload, experiment.check_limit, seed) if variant == "workers" else {}
     cluster.close()
     report("checking", 0.0)
-    verdicts = _check(cluster, clients.history, workload, final_states, variant)
+    oplogs = CommittedOplogs(cluster.storage.store)  # each oplog read and digested once, for every check
+    verdicts = _check(cluster, oplogs, clients.history, workload, final_states, variant)
     services = cluster.services
     data = RunData(
         clients.history,
         final_states,
-        cluster.storage.store,
+        oplogs,
         list(services.ledger),
         dict(services.store.stock),
         services.settings.default_stock,
@@ -301,9 +303,13 @@ def _final_states(cluster: Cluster, workload: Workload, limit: int, seed: int) -
 
 
 def _check(
-    cluster: Cluster, history: list[ClientOp], workload: Workload, final_states: dict[WorkerId, Any], variant: str
+    cluster: Cluster,
+    store: CommittedOplogs,
+    history: list[ClientOp],
+    workload: Workload,
+    final_states: dict[WorkerId, Any],
+    variant: str,
 ) -> list[Verdict]:
-    store = cluster.storage.store
     ledger = cluster.services.ledger
     verdicts: list[Verdict] = []
     if variant == "workers":
