@@ -1,12 +1,17 @@
 """Benchmark of the durable executor core; prints one table, all figures from one run.
 
-    python bench/bench_core.py [--quick]
+    python bench/bench_core.py [--quick] [--modes fast,wasmtime-py]
 
 Rows: a "3-step" function (three external calls to an in-process no-op service) as a
 durable invocation on SQLite with fsync and on the in-memory store, at 1 and 16 concurrent
 workers; the same function called bare in wasmtime (no oplog) for the durability overhead
 ratio; replay speed and recovery time of a worker with about 10,000 oplog entries.
 Ratios compare rows of the same run, so a noisy machine shifts them less than absolute figures.
+
+Each durable and replay row runs once per mode, the modes alternating: ``fast`` is golemsim's
+own calls into wasmtime (golemsim.core.fast_calls: type views read once, list<u8> in one copy,
+one linker per component), ``wasmtime-py`` is wasmtime-py's component API as it is. The bare
+call is measured both ways too; durable rows are compared with the bare call of their mode.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import wasmtime
 from bare import bare_call_times  # bench/bare.py: the yardstick shared with bench_sim
 from peers.workload import percentile  # bench/peers/: shared with the peer drivers
 
 from golemsim import Executor, ServiceRegistry, build_template
+from golemsim.core import fast_calls
+from golemsim.core.durable_host import HOST_INTERFACE
 from golemsim.core.engine import WASMTIME_VERSION, Engine
 
 TESTKIT = Path(__file__).resolve().parent.parent / "tests" / "templates" / "testkit"
@@ -66,6 +74,47 @@ def bare_run(wasm: Path, calls: int) -> list[float]:
     return bare_call_times(wasm, "three-steps", lambda i: [str(i)], calls)
 
 
+def _answer(answer: Any) -> Any:
+    return lambda _store, *_args: answer
+
+
+class _NoopHost:
+    """fast_calls.HostTarget for the bare call: golemsim's host interface, each function doing nothing."""
+
+    def __init__(self, functions: list[tuple[str, str]]) -> None:
+        answers: dict[str, Any] = {"call-service": "null", "new-idempotency-key": "key"}
+        self.host_functions = [_answer(answers.get(name)) for _interface, name in functions]
+
+    def host_call_failed(self, error: BaseException) -> None:
+        raise error
+
+
+def bare_fast_run(wasm: Path, calls: int) -> list[float]:
+    """bare_run through golemsim.core.fast_calls instead of wasmtime-py's own conversions."""
+    engine = Engine()
+    component = engine.compile(wasm.read_bytes())
+    host = component.type.imports(engine.wasmtime)[HOST_INTERFACE].ty.exports(engine.wasmtime)
+    functions = [
+        (HOST_INTERFACE, name) for name, item in host.items() if isinstance(item.ty, wasmtime.component.FuncType)
+    ]
+    component_calls = fast_calls.component_calls(engine.wasmtime, component, functions)
+    store = wasmtime.Store(engine.wasmtime)
+    store.set_wasi(wasmtime.WasiConfig())
+    store.set_fuel(2**62)
+    store.set_epoch_deadline(2**62)
+    target = _NoopHost(functions)
+    instance = component_calls.instantiate(store, component, target)
+    func = component_calls.export(instance, store, "three-steps")
+    assert func is not None
+    samples = []
+    for i in range(calls + 20):
+        start = time.perf_counter()
+        func(store, str(i))
+        func.post_return(store)
+        samples.append(time.perf_counter() - start)
+    return samples[20:]
+
+
 def cached_load(wasm: Path, repeats: int = 5) -> list[float]:
     """Seconds to load the compiled component from the on-disk cache in a fresh engine."""
     data = wasm.read_bytes()
@@ -97,16 +146,15 @@ def replay_run(wasm: Path, target_entries: int) -> tuple[int, int, float]:
     return len(entries), host_calls, seconds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer invocations (a smoke run)")
-    args = parser.parse_args()
-    seq, conc, entries = (100, 30, 2_000) if args.quick else (500, 100, 10_000)
+MODES = {"fast": True, "wasmtime-py": False}
+"""Benchmark mode -> whether golemsim.core.fast_calls is on."""
 
-    wasm = build_template(TESTKIT).wasm_path
-    rows: list[tuple[str, str, str, str, str]] = []
+
+def durable_rows(wasm: Path, mode: str, seq: int, conc: int) -> dict[str, tuple[list[float], float]]:
+    """The four durable rows (sqlite+fsync and memory, 1 and 16 workers) in one mode."""
+    fast_calls.set_enabled(MODES[mode])
+    results: dict[str, tuple[list[float], float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        results: dict[str, tuple[list[float], float]] = {}
         for store_name in ("sqlite+fsync", "memory"):
             path = Path(tmp) / "bench.db" if store_name != "memory" else ":memory:"
             services = ServiceRegistry({"noop": NoopService()})
@@ -114,30 +162,50 @@ def main() -> None:
                 ex.deploy(wasm, name="testkit")
                 results[f"{store_name} 1"] = durable_run(ex, 1, seq, "seq")
                 results[f"{store_name} 16"] = durable_run(ex, 16, conc, "conc")
-    bare = bare_run(wasm, seq)
+    fast_calls.set_enabled(True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer invocations (a smoke run)")
+    parser.add_argument("--modes", default="fast,wasmtime-py", help="comma-separated: fast, wasmtime-py")
+    args = parser.parse_args()
+    seq, conc, entries = (100, 30, 2_000) if args.quick else (500, 100, 10_000)
+    modes = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
+    unknown = set(modes) - set(MODES)
+    if unknown:
+        parser.error(f"unknown mode(s) {sorted(unknown)}; choose from {sorted(MODES)}")
+
+    wasm = build_template(TESTKIT).wasm_path
+    rows: list[tuple[str, str, str, str, str]] = []
+    results = {mode: durable_rows(wasm, mode, seq, conc) for mode in modes}
+    bare = {"fast": bare_fast_run(wasm, seq), "wasmtime-py": bare_run(wasm, seq)}
     load_seconds = cached_load(wasm)
-    bare_p50 = statistics.median(bare)
-    for name, (latencies, throughput) in results.items():
-        store_name, workers = name.split()
-        p50 = statistics.median(latencies)
+    bare_p50 = {mode: statistics.median(samples) for mode, samples in bare.items()}
+    for mode in modes:
+        for name, (latencies, throughput) in results[mode].items():
+            store_name, workers = name.split()
+            p50 = statistics.median(latencies)
+            rows.append(
+                (
+                    f"[{mode}] durable 3-step, {store_name}, {workers} worker(s)",
+                    f"{p50 * 1e3:.2f}",
+                    f"{percentile(latencies, 0.99) * 1e3:.2f}",
+                    f"{throughput:,.0f}",
+                    f"{p50 / bare_p50[mode]:.1f}x bare [{mode}]",
+                )
+            )
+    for mode, samples in bare.items():
         rows.append(
             (
-                f"durable 3-step, {store_name}, {workers} worker(s)",
-                f"{p50 * 1e3:.2f}",
-                f"{percentile(latencies, 0.99) * 1e3:.2f}",
-                f"{throughput:,.0f}",
-                f"{p50 / bare_p50:.1f}x bare",
+                f"[{mode}] bare wasmtime call, same component",
+                f"{bare_p50[mode] * 1e3:.3f}",
+                f"{percentile(samples, 0.99) * 1e3:.3f}",
+                f"{1 / bare_p50[mode]:,.0f}",
+                f"{bare_p50[mode] / bare_p50['wasmtime-py']:.2f}x bare [wasmtime-py]",
             )
         )
-    rows.append(
-        (
-            "bare wasmtime call, same component",
-            f"{bare_p50 * 1e3:.3f}",
-            f"{percentile(bare, 0.99) * 1e3:.3f}",
-            f"{1 / bare_p50:,.0f}",
-            "1.0x",
-        )
-    )
     rows.append(
         (
             "load a compiled component from the cache",
@@ -147,16 +215,19 @@ def main() -> None:
             f"{wasm.stat().st_size / 1e6:.0f} MB component",
         )
     )
-    count, host_calls, seconds = replay_run(wasm, entries)
-    rows.append(
-        (
-            f"recovery of a worker with {count:,} entries",
-            f"{seconds * 1e3:.0f}",
-            "",
-            "",
-            f"{host_calls / seconds:,.0f} host-call entries/s replayed",
+    for mode in modes:
+        fast_calls.set_enabled(MODES[mode])
+        count, host_calls, seconds = replay_run(wasm, entries)
+        fast_calls.set_enabled(True)
+        rows.append(
+            (
+                f"[{mode}] recovery of a worker with {count:,} entries",
+                f"{seconds * 1e3:.0f}",
+                "",
+                "",
+                f"{host_calls / seconds:,.0f} host-call entries/s replayed",
+            )
         )
-    )
 
     print(f"golemsim core benchmark — {platform.machine()}, {platform.python_version()}, wasmtime {WASMTIME_VERSION}")
     header = ("measure", "p50 ms", "p99 ms", "per second", "ratio / note")

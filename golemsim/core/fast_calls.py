@@ -677,6 +677,8 @@ class ComponentCalls:
 
     @staticmethod
     def _define(instance: Any, slot: int, label: str, name: str, func_type: Any) -> None:
+        if not isinstance(func_type, wc.FuncType):
+            raise ValueError(f"{label} is a {type(func_type).__name__}, not a function")
         key = next(_entry_ids)
         _entries[key] = _HostEntry(slot, label, func_type)
         encoded = name.encode("utf-8")
