@@ -216,7 +216,10 @@ def _listed(seeds: list[int], most: int = 10) -> str:
 # -- on a Dask worker ---------------------------------------------------------------------------
 
 _LOADED: dict[str, tuple[Experiment, TemplateRegistry | None]] = {}
-"""Per worker process: the experiment and its deployed templates, by file path and content."""
+"""Per worker process: the experiment and its deployed templates, by the file's path and content and
+its templates' source hashes (a long-lived Dask cluster may serve campaigns of edited files)."""
+KEEP_LOADED = 4
+"""Experiments a worker process keeps loaded (the least recently used is dropped)."""
 
 
 def reusable_registry(experiment: Experiment) -> bool:
@@ -225,30 +228,43 @@ def reusable_registry(experiment: Experiment) -> bool:
     return not any(fault.kind == "template-update" for fault in experiment.faults)
 
 
-def load_for_runs(path: str, text: str) -> tuple[Experiment, TemplateRegistry | None]:
+def load_for_runs(path: str, text: str, templates: str = "") -> tuple[Experiment, TemplateRegistry | None]:
     """The experiment file parsed, and its templates deployed once (None when each run needs a
-    registry of its own), cached in this process by the file's path and content."""
+    registry of its own), cached in this process by the file's path and content and ``templates``
+    (their source hashes, ``templates_fingerprint``)."""
     from .experiment import parse_experiment
     from .runner import templates_from
 
-    key = hashlib.sha256(path.encode() + b"\0" + text.encode()).hexdigest()
-    if key not in _LOADED:
+    key = hashlib.sha256("\0".join((path, text, templates)).encode()).hexdigest()
+    loaded = _LOADED.pop(key, None)
+    if loaded is None:
         experiment = parse_experiment(text, source=path)
         registry = None
         if reusable_registry(experiment):
             registry = templates_from(experiment.files.templates, experiment.cluster.snapshots)
-        _LOADED[key] = (experiment, registry)
-    return _LOADED[key]
+        loaded = (experiment, registry)
+    _LOADED[key] = loaded  # the most recently used last
+    while len(_LOADED) > KEEP_LOADED:
+        del _LOADED[next(iter(_LOADED))]
+    return loaded
 
 
-def run_seed(path: str, text: str, seed: int, out: str) -> SeedOutcome:
+def templates_fingerprint(experiment: Experiment) -> str:
+    """The experiment's templates by name and source hash (each built first when needed)."""
+    from ..core.build import build_template
+
+    builds = {name: build_template(folder) for name, folder in experiment.files.templates.items()}
+    return ";".join(f"{name}={built.source_hash}" for name, built in sorted(builds.items()))
+
+
+def run_seed(path: str, text: str, seed: int, out: str, templates: str = "") -> SeedOutcome:
     """One seed's run (on a Dask worker): oplogs in memory, and for an invalid run its results
     folder ``out/seed-N``. An exception in the run is an invalid outcome naming it."""
     from .results import write_results
     from .runner import run_experiment, templates_from
 
     started = time.monotonic()
-    experiment, registry = load_for_runs(path, text)
+    experiment, registry = load_for_runs(path, text, templates)
     own = registry is None
     if registry is None:
         registry = templates_from(experiment.files.templates, experiment.cluster.snapshots)
@@ -304,16 +320,16 @@ def run_campaign(
     except OSError as error:
         raise BadRequest(f"cannot read experiment file {source}: {error.strerror}") from None
     experiment = parse_experiment(text, source=named)
-    templates_from(experiment.files.templates, experiment.cluster.snapshots)  # built once, before the workers load
+    templates_from(experiment.files.templates, experiment.cluster.snapshots)  # built and compiled before workers load
+    templates = templates_fingerprint(experiment)
     folder = Path(out) if out is not None else Path("results") / f"campaign-{source.stem}"
     folder.mkdir(parents=True, exist_ok=True)
     absolute = str(source.resolve())
     started = time.monotonic()
     outcomes: dict[int, SeedOutcome] = {}
     with _dask_client(distributed, workers, scheduler) as (client, where):
-        futures = {
-            client.submit(run_seed, absolute, text, seed, str(folder.resolve()), pure=False): seed for seed in seeds
-        }
+        target = str(folder.resolve())
+        futures = {client.submit(run_seed, absolute, text, seed, target, templates, pure=False): seed for seed in seeds}
         invalid = 0
         for future in distributed.as_completed(futures):
             seed = futures[future]
