@@ -8,8 +8,9 @@ from collections.abc import Iterable
 
 from .entries import OplogEntry, decode_entry
 
-DEFAULT_LIMIT = 65_536
-"""Entries kept by default (a few tens of MB for typical entries)."""
+DEFAULT_LIMIT = 32_768
+"""Entries kept by default: up to about 65 MB when entries are as large as the checkout's
+(2 KB kept per entry, bytes and decoded entry together; most are smaller)."""
 
 
 class DecodedEntries:
