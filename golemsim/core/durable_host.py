@@ -13,6 +13,7 @@ A WorkerInstance composes one DurableHost and links its functions into the compo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import uuid
@@ -31,6 +32,7 @@ from .services import ServiceRejected, ServiceUnavailable
 
 HOST_INTERFACE = "golemsim:host/durable@0.1.0"
 KEY_NAMESPACE = uuid.UUID("6f2b7c1e-0d4a-4f1e-9a57-1c2d3e4f5a6b")
+_NAMESPACE_BYTES = KEY_NAMESPACE.bytes
 
 guest_log = logging.getLogger("golemsim.worker")
 _LOG_LEVELS = {
@@ -42,9 +44,31 @@ _LOG_LEVELS = {
 }
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+"""Types that JSON gives back as they are (exactly these types, not subclasses)."""
+
+
 def canonical(value: Any) -> Any:
-    """The JSON form of a request, so live and recorded requests compare equal."""
+    """The JSON form of a request, so live and recorded requests compare equal.
+
+    A plain value, or a dict of plain values under string keys, is its own JSON form (a copy,
+    for the dict): the common host-call requests and responses skip the encode-decode trip.
+    """
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict and all(type(key) is str and type(item) in _PLAIN for key, item in value.items()):
+        return dict(value)
     return json.loads(json.dumps(value))
+
+
+def _uuid5(name: str) -> str:
+    """``str(uuid.uuid5(KEY_NAMESPACE, name))``, without making a UUID object (once per host call)."""
+    raw = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).digest()[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 class InvocationContext:
@@ -225,7 +249,7 @@ class DurableHost:
         context = self.context
         assert context is not None
         context.keys_made += 1
-        return str(uuid.uuid5(KEY_NAMESPACE, f"{self.worker}/{context.key}/{context.keys_made}"))
+        return _uuid5(f"{self.worker}/{context.key}/{context.keys_made}")
 
     def new_idempotency_key(self) -> str:
         made = self._derive_key()
