@@ -5,14 +5,19 @@ of the same component measured in the same run.
     .venv/bin/python bench/bench_sim.py            # 1k workers / 10k invocations, 10k / 30k (~10 min)
     .venv/bin/python bench/bench_sim.py --quick    # 1k / 3k, 10k / 10k
     .venv/bin/python bench/bench_sim.py --scale    # 10k / 100k: the scale target (~25 min)
+    .venv/bin/python bench/bench_sim.py --calls [--rounds 3]   # checkout-crash, fast calls on and off
 
-Each size runs in a fresh process, so its peak memory (max RSS) is its own.
+Each size runs in a fresh process, so its peak memory (max RSS) is its own. ``--calls`` runs
+experiments/checkout-crash.yaml (workers only) with golemsim.core.fast_calls on and off
+(GOLEMSIM_FAST_CALLS=1 / 0), each run in a fresh process, the two alternating, and prints
+the wall times with their trace digests (which must be the same).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -70,16 +75,76 @@ def one(workers: int, invocations: int, store: str) -> dict[str, object]:
     }
 
 
+CHECKOUT = ROOT / "experiments" / "checkout-crash.yaml"
+
+
+def one_experiment(path: Path) -> dict[str, object]:
+    """Run one experiment file (workers only) in this process and report its wall time and digest."""
+    from golemsim.core import fast_calls
+    from golemsim.sim.experiment import load_experiment
+    from golemsim.sim.runner import run_experiment
+
+    experiment = load_experiment(path)
+    started = time.perf_counter()
+    result = run_experiment(experiment, variant="workers")
+    wall = time.perf_counter() - started
+    return {
+        "fast_calls": fast_calls.enabled(),
+        "wall_s": round(wall, 2),
+        "digest": result.trace_digest,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+    }
+
+
+def compare_calls(rounds: int) -> None:
+    """checkout-crash with fast calls on and off, alternating, each run in a fresh process."""
+    runs: dict[str, list[dict[str, object]]] = {"1": [], "0": []}
+    for _ in range(rounds):
+        for flag in ("1", "0"):
+            done = subprocess.run(
+                [sys.executable, __file__, "--experiment", str(CHECKOUT)],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                env={**os.environ, "GOLEMSIM_FAST_CALLS": flag},
+            )
+            runs[flag].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    machine = f"{platform.machine()}, Python {platform.python_version()}"
+    print(f"# {CHECKOUT.name}, workers only ({machine}), {rounds} round(s)")
+    print("| calls | wall s (each run) | median wall s | peak RSS MB | trace digest |")
+    print("|---|---|---|---|---|")
+    for flag, label in (("0", "wasmtime-py"), ("1", "fast_calls")):
+        walls = [float(str(r["wall_s"])) for r in runs[flag]]
+        digests = ", ".join(sorted({str(r["digest"])[:16] for r in runs[flag]}))
+        rss = max(int(str(r["peak_rss_mb"])) for r in runs[flag])
+        each = ", ".join(f"{w:.2f}" for w in walls)
+        print(f"| {label} | {each} | {statistics.median(walls):.2f} | {rss} | {digests} |")
+    slow = statistics.median(float(str(r["wall_s"])) for r in runs["0"])
+    fast = statistics.median(float(str(r["wall_s"])) for r in runs["1"])
+    same = {r["digest"] for r in runs["0"]} == {r["digest"] for r in runs["1"]}
+    print(f"\nwasmtime-py / fast_calls: {slow / fast:.2f}x; trace digests {'identical' if same else 'DIFFER'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true")
     size.add_argument("--scale", action="store_true")
     parser.add_argument("--store", choices=("sqlite", "memory"), default="sqlite")
+    size.add_argument("--calls", action="store_true", help="checkout-crash with fast calls on and off")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --calls (each: one run per mode)")
     parser.add_argument("--one", nargs=2, type=int, metavar=("WORKERS", "INVOCATIONS"), help=argparse.SUPPRESS)
+    parser.add_argument("--experiment", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one(*args.one, args.store)))
+        return
+    if args.experiment:
+        print(json.dumps(one_experiment(args.experiment)))
+        return
+    if args.calls:
+        compare_calls(args.rounds)
         return
     sizes = [(1_000, 10_000), (10_000, 30_000)]
     if args.quick:
