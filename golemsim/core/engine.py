@@ -55,7 +55,10 @@ class Engine:
         self._lock = threading.Lock()
 
     def start_ticker(self) -> None:
-        """Start advancing the epoch (idempotent)."""
+        """Start advancing the epoch (idempotent; called before each guest call with a timeout,
+        so once it runs this returns without taking the lock)."""
+        if self._ticker is not None:
+            return
         with self._lock:
             if self._ticker is None:
                 self._ticker = threading.Thread(target=self._tick, name="golemsim-epoch", daemon=True)

@@ -778,11 +778,11 @@ def shape_problems() -> list[str]:
         (wc.ListType, ["element"]),
         (wc.RecordType, ["fields"]),
         (wc.TupleType, ["elements"]),
-        (wc.EnumType, ["names"]),
+        (wc.EnumType, ["names", "names_count", "name"]),
         (wc.FlagsType, ["names"]),
         (wc.VariantType, ["cases", "_cases", "_tagged", "add_classes"]),
-        (wc.OptionType, ["_cases", "_tagged", "add_classes"]),
-        (wc.ResultType, ["_cases", "_tagged", "add_classes"]),
+        (wc.OptionType, ["payload", "_cases", "_tagged", "add_classes"]),
+        (wc.ResultType, ["ok", "err", "_cases", "_tagged", "add_classes"]),
         (_enter, ["maybe_raise_last_exn"]),
     ):
         problems += [f"{getattr(owner, '__name__', owner)}.{n} is gone" for n in names if not hasattr(owner, n)]

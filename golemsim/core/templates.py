@@ -15,6 +15,7 @@ from wasmtime import component as wc
 from .engine import Engine, component_hash
 from .errors import BadArgument, BadRequest, FunctionNotFound, InvalidComponent, TemplateNotFound
 from .policy import RetryPolicy, SnapshotPolicy
+from .type_views import cached as cached_type
 from .values import from_json, to_json, type_name, unsupported_part
 from .wasi_imports import check_imports
 
@@ -104,7 +105,8 @@ def inspect_component(
     for name, item in ty.exports(engine.wasmtime).items():
         item_ty = item.ty
         if isinstance(item_ty, wc.FuncType):
-            functions[name] = FunctionSignature(name, list(item_ty.params), item_ty.result)
+            params = [(param, cached_type(param_ty)) for param, param_ty in item_ty.params]
+            functions[name] = FunctionSignature(name, params, cached_type(item_ty.result))
     imports: dict[str, list[str]] = {}
     for name, item in ty.imports(engine.wasmtime).items():
         item_ty = item.ty

@@ -217,3 +217,47 @@ def test_a_host_call_from_a_store_bound_to_nothing_fails_cleanly(counter_wasm: P
     message = wasmtime.WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)))
     assert "dropped" in str(message)
     assert calls.functions == [("wasi:random/random@0.2.9", "get-random-bytes")]
+
+
+def test_cached_type_views_answer_without_ffi(testkit_types: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """golemsim.core.type_views: a signature's types, read once, then JSON conversions read no type through FFI."""
+    from golemsim.core.type_views import cached
+    from golemsim.core.values import from_json, to_json, type_name
+
+    item_json = {
+        "name": "lamp",
+        "qty": 2,
+        "color": "green",
+        "shape": {"square": 4},
+        "tags": ["a"],
+        "note": "x",
+        "perms": ["read"],
+        "pair": [-3, "z"],
+        "blob": [0, 255],
+    }
+    check_item = testkit_types["check-item"]
+    item_type, result_type = check_item.params[0][1], check_item.result
+    views = cached(item_type), cached(result_type)
+    expected = (
+        type_name(item_type),
+        type_name(result_type),
+        result_type._tagged(),
+        to_json(result_type, from_json(result_type, {"ok": item_json})),
+    )
+
+    def no_ffi(*_args: Any) -> Any:
+        raise AssertionError("a cached type view read its type through FFI")
+
+    for name in dir(ffi):
+        if name.startswith("wasmtime_component_") and "_type_" in name and not name.endswith("_delete"):
+            monkeypatch.setattr(ffi, name, no_ffi)
+    item_view, result_view = views
+    got = (
+        type_name(item_view),
+        type_name(result_view),
+        result_view._tagged(),
+        to_json(result_view, from_json(result_view, {"ok": item_json})),
+    )
+    assert got == expected
+    assert isinstance(item_view, wc.RecordType) and isinstance(result_view, wc.ResultType)
+    assert cached(item_view) is item_view and item_view == views[0]
