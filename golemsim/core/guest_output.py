@@ -11,24 +11,36 @@ instance at a time. wasmtime truncates the file when an instance's WASI config o
 from __future__ import annotations
 
 import atexit
+import itertools
 import os
 import shutil
 import tempfile
 import threading
 
-_lock = threading.Lock()
 _free: list[str] = []
-_made = 0
+"""Paths lent out before and given back. Only list.append and list.pop touch it (atomic in
+CPython): ``release`` runs from ``__del__``, possibly inside a garbage collection started
+while this module is in the middle of lending a file, so it must take no lock."""
+_numbers = itertools.count(1)
+_folder_lock = threading.Lock()
 _folder: str | None = None
 
 
-def _new_path() -> str:
-    global _folder, _made
+def _take() -> str:
+    try:
+        return _free.pop()
+    except IndexError:
+        return os.path.join(_pool_folder(), f"{next(_numbers)}.log")
+
+
+def _pool_folder() -> str:
+    global _folder
     if _folder is None:
-        _folder = tempfile.mkdtemp(prefix="golemsim-guest-")
-        atexit.register(shutil.rmtree, _folder, True)
-    _made += 1
-    return os.path.join(_folder, f"{_made}.log")
+        with _folder_lock:
+            if _folder is None:
+                _folder = tempfile.mkdtemp(prefix="golemsim-guest-")
+                atexit.register(shutil.rmtree, _folder, True)
+    return _folder
 
 
 class GuestOutput:
@@ -37,8 +49,7 @@ class GuestOutput:
     def __init__(self, *, pooled: bool = True) -> None:
         self.pooled = pooled
         if pooled:
-            with _lock:
-                self.path = _free.pop() if _free else _new_path()
+            self.path = _take()
         else:
             fd, self.path = tempfile.mkstemp(prefix="golemsim-guest-", suffix=".log")
             os.close(fd)
@@ -67,8 +78,7 @@ class GuestOutput:
             return
         self._released = True
         if self.pooled:
-            with _lock:
-                _free.append(self.path)
+            _free.append(self.path)
         else:
             try:
                 os.unlink(self.path)

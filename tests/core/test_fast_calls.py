@@ -180,12 +180,21 @@ def test_instances_of_a_component_share_one_linker_and_pooled_output_files(count
 
 
 def test_an_output_file_is_reused_after_its_instance_is_gone() -> None:
-    first = GuestOutput()
-    path = first.path
-    first.release()
-    second = GuestOutput()
-    assert second.path == path
-    second.release()
+    from golemsim.core import guest_output
+
+    gc.collect()
+    gc.disable()  # no instance collected meanwhile gives its file back between the two steps
+    try:
+        first = GuestOutput()
+        path = first.path
+        first.release()
+        first.release()  # once only
+        assert guest_output._free.count(path) == 1
+        second = GuestOutput()
+        assert second.path == path
+        second.release()
+    finally:
+        gc.enable()
     own = GuestOutput(pooled=False)
     assert os.path.exists(own.path)
     own.release()
