@@ -18,7 +18,6 @@ installed and the experiment's files (and the campaign folder) at the same paths
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import BadRequest
+from .one_cpu import pin_to_cpu, usable_cpus
 
 if TYPE_CHECKING:
     from ..core.templates import TemplateRegistry
@@ -404,31 +404,19 @@ def _dask_client(distributed: Any, workers: int | None, scheduler: str | None) -
             silence_logs=logging.ERROR,
         )
         with cluster, distributed.Client(cluster) as client:
-            if 1 < count <= len(_cpus()):
+            if 1 < count <= len(usable_cpus()):
                 client.run(pin_to_one_cpu)
             yield client, f"a local Dask cluster of {count} worker process{'es' if count > 1 else ''}"
     finally:
         quiet.setLevel(level)
 
 
-def _cpus() -> list[int]:
-    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-
-
 def pin_to_one_cpu(dask_worker: Any) -> int | None:
-    """Pin a local Dask worker process (every thread it has, and so every thread they start) to one
-    CPU of its own, the worker's number modulo the CPUs. A run hands a baton between OS threads, one
-    running at a time; with every core busy, a thread woken on another core waits there for its turn,
-    and two workers on two cores ran each seed about 1.5x slower than one alone. On one core, each
-    hand-off stays where the work is. Returns the CPU (None where the OS cannot pin)."""
-    cpus = _cpus()
-    if not cpus or not hasattr(os, "sched_setaffinity"):
-        return None
+    """Pin a local Dask worker process to one CPU of its own, the worker's number modulo the CPUs
+    (golemsim.sim.one_cpu says why a run wants one core). Returns the CPU (None where the OS
+    cannot pin)."""
+    cpus = usable_cpus()
     try:
-        cpu = cpus[int(dask_worker.name) % len(cpus)]
+        return pin_to_cpu(cpus[int(dask_worker.name) % len(cpus)]) if cpus else None
     except (TypeError, ValueError):
         return None
-    for task in os.listdir("/proc/self/task"):
-        with contextlib.suppress(OSError):  # a thread that just ended
-            os.sched_setaffinity(int(task), {cpu})
-    return cpu
