@@ -17,17 +17,20 @@ call is measured both ways too; durable rows are compared with the bare call of 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import platform
 import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import wasmtime
 from bare import bare_call_times  # bench/bare.py: the yardstick shared with bench_sim
 from peers.workload import percentile  # bench/peers/: shared with the peer drivers
+from wasmtime import _ffi as ffi
 
 from golemsim import Executor, ServiceRegistry, build_template
 from golemsim.core import fast_calls
@@ -150,6 +153,50 @@ MODES = {"fast": True, "wasmtime-py": False}
 """Benchmark mode -> whether golemsim.core.fast_calls is on."""
 
 
+def first_invocations(wasm: Path, mode: str, workers: int) -> list[float]:
+    """Seconds for each new worker's first 3-step invocation (memory store): instantiating the
+    component, CPython's first-call reseed inside the guest (2.5 KB of randomness through
+    wasi:random as list<u8>), and the invocation itself."""
+    fast_calls.set_enabled(MODES[mode])
+    samples = []
+    with Executor.open(":memory:", services=ServiceRegistry({"noop": NoopService()}), max_live_instances=8) as ex:
+        ex.deploy(wasm, name="testkit")
+        ex.invoke("testkit", "warm", "three-steps", ["warm"])
+        for w in range(workers):
+            start = time.perf_counter()
+            ex.invoke("testkit", f"first-{w}", "three-steps", ["x"])
+            samples.append(time.perf_counter() - start)
+    fast_calls.set_enabled(True)
+    return samples
+
+
+def lower_bytes_times(repeats: int = 200) -> dict[str, float]:
+    """Median seconds to lower 2,496 bytes as a list<u8> (the guest's reseed), each way."""
+    ty = next(iter(_bytes_type()))
+    value = bytes(range(256)) * 9 + bytes(192)
+    ways = {"fast": fast_calls.lowerer(ty), "wasmtime-py": lambda v, dst: ty.convert_to_c(None, v, ctypes.pointer(dst))}
+    medians = {}
+    for mode, lower in ways.items():
+        samples = []
+        for _ in range(repeats):
+            dst = ffi.wasmtime_component_val_t()
+            start = time.perf_counter()
+            lower(value, dst)
+            samples.append(time.perf_counter() - start)
+            ffi.wasmtime_component_val_delete(ctypes.byref(dst))
+        medians[mode] = statistics.median(samples)
+    return medians
+
+
+def _bytes_type() -> Iterator[Any]:
+    """wasi:random/random's get-random-bytes result type (list<u8>), from the testkit component."""
+    engine = Engine()
+    component = engine.compile(build_template(TESTKIT).wasm_path.read_bytes())
+    for name, item in component.type.imports(engine.wasmtime).items():
+        if name.startswith("wasi:random/random@"):
+            yield item.ty.exports(engine.wasmtime)["get-random-bytes"].ty.result
+
+
 def durable_rows(wasm: Path, mode: str, seq: int, conc: int) -> dict[str, tuple[list[float], float]]:
     """The four durable rows (sqlite+fsync and memory, 1 and 16 workers) in one mode."""
     fast_calls.set_enabled(MODES[mode])
@@ -182,6 +229,8 @@ def main() -> None:
     results = {mode: durable_rows(wasm, mode, seq, conc) for mode in modes}
     bare = {"fast": bare_fast_run(wasm, seq), "wasmtime-py": bare_run(wasm, seq)}
     load_seconds = cached_load(wasm)
+    firsts = {mode: first_invocations(wasm, mode, 20 if args.quick else 60) for mode in modes}
+    lowering = lower_bytes_times()
     bare_p50 = {mode: statistics.median(samples) for mode, samples in bare.items()}
     for mode in modes:
         for name, (latencies, throughput) in results[mode].items():
@@ -204,6 +253,26 @@ def main() -> None:
                 f"{percentile(samples, 0.99) * 1e3:.3f}",
                 f"{1 / bare_p50[mode]:,.0f}",
                 f"{bare_p50[mode] / bare_p50['wasmtime-py']:.2f}x bare [wasmtime-py]",
+            )
+        )
+    for mode in modes:
+        rows.append(
+            (
+                f"[{mode}] new worker's first 3-step invocation, memory",
+                f"{statistics.median(firsts[mode]) * 1e3:.2f}",
+                f"{percentile(firsts[mode], 0.99) * 1e3:.2f}",
+                f"{1 / statistics.median(firsts[mode]):,.0f}",
+                "instantiate + CPython's reseed + the call",
+            )
+        )
+    for mode, seconds in lowering.items():
+        rows.append(
+            (
+                f"[{mode}] lower 2,496 bytes as list<u8>",
+                f"{seconds * 1e3:.3f}",
+                "",
+                "",
+                f"{seconds / lowering['fast']:.0f}x [fast]",
             )
         )
     rows.append(
