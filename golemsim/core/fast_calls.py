@@ -607,6 +607,8 @@ def _host_call(data: int | None, context: int, ty: int, args: int, nargs: int, r
         if entry.lifts is None:
             _slow_host_call(function, context, ty, args, nargs, results)
             return 0
+        if nargs != len(entry.lifts) or nresults != entry.has_result:
+            raise AssertionError(f"{entry.name} called with {nargs} argument(s) and {nresults} result(s)")
         result = function(None, *[lift(_val_at(args + index * _STRIDE)) for index, lift in enumerate(entry.lifts)])
         if entry.lower is not None:
             entry.lower(result, _val_at(results))
