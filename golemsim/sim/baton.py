@@ -43,13 +43,26 @@ class Owner:
             raise self.halted
 
 
+def _signal() -> threading.Lock:
+    """A one-shot hand-off between two threads: ``release()`` gives, ``acquire()`` waits to take.
+
+    A plain lock held from the start, used as a binary semaphore (a lock may be released by a
+    thread other than the one that took it). Every hand-off here strictly alternates, so it is
+    never given twice before it is taken. ``threading.Semaphore`` would do the same in Python
+    code around a Condition; the lock is one C call each way, and a run hands off tens of
+    thousands of times."""
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 class _Carrier:
     """An OS thread that carries simulated threads, one after another (starting an OS thread
     per call costs more than the call)."""
 
     def __init__(self, baton: Baton) -> None:
         self.baton = baton
-        self.go = threading.Semaphore(0)
+        self.go = _signal()
         self.job: SimThread | None = None
         self.os_thread = threading.Thread(target=self._loop, name="sim:idle", daemon=True)
         self.os_thread.start()
@@ -127,7 +140,7 @@ class Baton:
     def __init__(self, env: simpy.Environment) -> None:
         self.env = env
         self.current: SimThread | None = None
-        self._back = threading.Semaphore(0)
+        self._back = _signal()
         self.failures: list[str] = []
         """Names of simulated threads that died of an unexpected exception (a bug)."""
         self.switches = 0
