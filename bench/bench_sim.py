@@ -2,12 +2,18 @@
 memory at 1,000 and 10,000 workers with node crashes, next to the raw wasmtime call rate
 of the same component measured in the same run.
 
-    .venv/bin/python bench/bench_sim.py            # 1k workers / 10k invocations, 10k / 30k (~10 min)
+    .venv/bin/python bench/bench_sim.py            # 1k workers / 10k invocations, 10k / 30k
     .venv/bin/python bench/bench_sim.py --quick    # 1k / 3k, 10k / 10k
-    .venv/bin/python bench/bench_sim.py --scale    # 10k / 100k: the scale target (~25 min)
+    .venv/bin/python bench/bench_sim.py --scale    # 10k / 100k: the scale target
     .venv/bin/python bench/bench_sim.py --calls [--rounds 3]   # checkout-crash, fast calls on and off
 
-Each size runs in a fresh process, so its peak memory (max RSS) is its own. ``--calls`` runs
+Every size runs three ways, side by side: the Python counter (componentize-py) with the old
+budget of 32 live instances per node, the Python counter with a budget set by real memory
+(``--live``, 500 per node by default), and the C counter (templates/counter-c) with that budget.
+Each run is a fresh process pinned to one CPU (as ``golemsim sim run`` is), so its peak memory is
+its own. Memory is reported two ways: max RSS counts the compiled image mapped into each live
+instance again and again; peak PSS (sampled from /proc/self/smaps_rollup) counts each page once,
+which is the real memory the run needs. ``--calls`` runs
 experiments/checkout-crash.yaml (workers only) with golemsim.core.fast_calls on and off
 (GOLEMSIM_FAST_CALLS=1 / 0), each run in a fresh process, the two alternating, and prints
 the wall times with their trace digests (which must be the same).
@@ -24,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -36,12 +43,15 @@ ROOT = BENCH.parent
 
 EXPERIMENT = """
 name: counters at scale ({workers} workers, {invocations} invocations)
-app: counter
+app:
+  templates: {{counter: {template}}}
+  api: {root}/templates/counter.api.yaml
+  workload: golemsim.sim.workloads:CounterWorkload
 seed: 1
 store: {store}
 check_limit: 100
 max_duration: 100000
-cluster: {{nodes: 4, shards: 16, max_live_per_node: 32}}
+cluster: {{nodes: 4, shards: 16, max_live_per_node: {live}}}
 workload: {{mode: open, rate: 400, operations: {invocations}, keys: {workers},
            distribution: zipf, zipf_s: 0.6, timeout: 30}}
 faults:
@@ -50,24 +60,71 @@ random_faults: {{rates: {{crash: 6}}, start: 8, mean_duration: 3}}
 """
 
 
-def one(workers: int, invocations: int, store: str) -> dict[str, object]:
-    """Run one size in this process and report it."""
+TEMPLATES = {"python": ROOT / "templates" / "counter", "c": ROOT / "templates" / "counter-c"}
+OLD_LIVE = 32
+"""The live budget per node this benchmark used before it measured real memory (RSS-based)."""
+
+
+class PeakPss:
+    """Samples this process's PSS (proportional set size: each page counted once) while it runs."""
+
+    def __init__(self, every: float = 0.25) -> None:
+        self.peak_mb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, args=(every,), daemon=True)
+
+    def _sample(self, every: float) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, pss_mb())
+            self._stop.wait(every)
+
+    def __enter__(self) -> PeakPss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, pss_mb())
+
+
+def pss_mb() -> int:
+    try:
+        with open("/proc/self/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
+
+
+def one(workers: int, invocations: int, store: str, language: str, live: int) -> dict[str, object]:
+    """Run one size in this process (pinned to one CPU) and report it."""
     from golemsim.sim.experiment import parse_experiment
+    from golemsim.sim.one_cpu import pin_to_cpu
     from golemsim.sim.runner import run_experiment
 
-    experiment = parse_experiment(EXPERIMENT.format(workers=workers, invocations=invocations, store=store))
-    with tempfile.TemporaryDirectory(prefix="golemsim-bench-sim-") as folder:  # its own, whoever else runs
+    pin_to_cpu()
+    text = EXPERIMENT.format(
+        workers=workers, invocations=invocations, store=store, template=TEMPLATES[language], root=ROOT, live=live
+    )
+    experiment = parse_experiment(text)
+    with tempfile.TemporaryDirectory(prefix="golemsim-bench-sim-") as folder, PeakPss() as pss:
         started = time.perf_counter()
         result = run_experiment(experiment, out=Path(folder) if store == "sqlite" else None)
         wall = time.perf_counter() - started
     summary = result.summary
     return {
+        "language": language,
+        "live": live,
         "workers": workers,
         "invocations": invocations,
         "wall_s": round(wall, 2),
         "simulated_s": summary["simulated_seconds"],
         "invocations_per_wall_s": round(summary["acknowledged"] / wall, 1),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "peak_pss_mb": pss.peak_mb,
         "workers_with_oplog": summary["workers"],
         "crashes": summary["counters"].get("crashes", 0),
         "rebuilds": summary["recoveries"],
@@ -132,13 +189,16 @@ def main() -> None:
     size.add_argument("--quick", action="store_true")
     size.add_argument("--scale", action="store_true")
     parser.add_argument("--store", choices=("sqlite", "memory"), default="sqlite")
+    parser.add_argument("--live", type=int, default=500, help="live instances per node for the real-memory rows")
     size.add_argument("--calls", action="store_true", help="checkout-crash with fast calls on and off")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --calls (each: one run per mode)")
-    parser.add_argument("--one", nargs=2, type=int, metavar=("WORKERS", "INVOCATIONS"), help=argparse.SUPPRESS)
+    one_size = ("WORKERS", "INVOCATIONS", "LANGUAGE", "LIVE")
+    parser.add_argument("--one", nargs=4, metavar=one_size, help=argparse.SUPPRESS)
     parser.add_argument("--experiment", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(*args.one, args.store)))
+        workers, invocations, language, live = args.one
+        print(json.dumps(one(int(workers), int(invocations), args.store, language, int(live))))
         return
     if args.experiment:
         print(json.dumps(one_experiment(args.experiment)))
@@ -151,31 +211,33 @@ def main() -> None:
         sizes = [(1_000, 3_000), (10_000, 10_000)]
     elif args.scale:
         sizes = [(10_000, 100_000)]
-    wasm = build_template(ROOT / "templates" / "counter").wasm_path
-    bare = statistics.median(bare_call_times(wasm, "increment", lambda i: [1], 2_000))
-    bare_rate = 1 / bare
+    raw = {}
+    for language, folder in TEMPLATES.items():
+        wasm = build_template(folder).wasm_path
+        raw[language] = 1 / statistics.median(bare_call_times(wasm, "increment", lambda i: [1], 2_000))
+    ways = [("python", OLD_LIVE), ("python", args.live), ("c", args.live)]
     rows = []
     for workers, invocations in sizes:
-        done = subprocess.run(
-            [sys.executable, __file__, "--one", str(workers), str(invocations), "--store", args.store],
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        for language, live in ways:
+            command = [sys.executable, __file__, "--one", str(workers), str(invocations), language, str(live)]
+            done = subprocess.run(
+                [*command, "--store", args.store], check=True, capture_output=True, text=True, cwd=ROOT
+            )
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
     print(f"# golemsim virtual cluster ({platform.machine()}, Python {platform.python_version()}, store {args.store})")
-    print(f"raw wasmtime call rate of counter.increment: {bare_rate:,.0f} calls/s (median {bare * 1e6:.0f} us)\n")
-    columns = "workers", "invocations", "wall s", "sim s", "inv/wall-s", "ratio to raw call", "peak RSS MB"
-    header = "| " + " | ".join((*columns, "crashes", "rebuilds", "valid")) + " |"
+    for language, rate in raw.items():
+        print(f"raw wasmtime call rate of the {language} counter.increment: {rate:,.0f} calls/s")
+    print()
+    columns = "counter", "live/node", "workers", "invocations", "wall s", "sim s", "inv/wall-s", "ratio to raw call"
+    header = "| " + " | ".join((*columns, "peak PSS MB", "max RSS MB", "crashes", "rebuilds", "valid")) + " |"
     print(header)
     print("|---" * (header.count("|") - 1) + "|")
     for r in rows:
-        ratio = float(r["invocations_per_wall_s"]) / bare_rate  # type: ignore[arg-type]
+        ratio = float(r["invocations_per_wall_s"]) / raw[str(r["language"])]  # type: ignore[arg-type]
         print(
-            f"| {r['workers']:,} | {r['invocations']:,} | {r['wall_s']} | {r['simulated_s']} | "
-            f"{r['invocations_per_wall_s']} | 1/{1 / ratio:,.0f} | {r['peak_rss_mb']} | {r['crashes']} | "
-            f"{r['rebuilds']} | {r['valid']} |"
+            f"| {r['language']} | {r['live']} | {r['workers']:,} | {r['invocations']:,} | {r['wall_s']} | "
+            f"{r['simulated_s']} | {r['invocations_per_wall_s']} | 1/{1 / ratio:,.0f} | {r['peak_pss_mb']} | "
+            f"{r['peak_rss_mb']} | {r['crashes']} | {r['rebuilds']} | {r['valid']} |"
         )
 
 
