@@ -8,8 +8,9 @@ of the same component measured in the same run.
     .venv/bin/python bench/bench_sim.py --calls [--rounds 3]   # checkout-crash, fast calls on and off
 
 Every size runs three ways, side by side: the Python counter (componentize-py) with the old
-budget of 32 live instances per node, the Python counter with a budget set by real memory
-(``--live``, 500 per node by default), and the C counter (templates/counter-c) with that budget.
+budget of 32 live instances per node, and the Python and C counters (templates/counter-c) each
+with a budget set by its real memory per live instance (about 0.6 MB for Python, 0.05 MB for C):
+``--live`` (500 per node) and ``--live-c`` (2,500 per node).
 Each run is a fresh process pinned to one CPU (as ``golemsim sim run`` is), so its peak memory is
 its own. Memory is reported two ways: max RSS counts the compiled image mapped into each live
 instance again and again; peak PSS (sampled from /proc/self/smaps_rollup) counts each page once,
@@ -189,7 +190,8 @@ def main() -> None:
     size.add_argument("--quick", action="store_true")
     size.add_argument("--scale", action="store_true")
     parser.add_argument("--store", choices=("sqlite", "memory"), default="sqlite")
-    parser.add_argument("--live", type=int, default=500, help="live instances per node for the real-memory rows")
+    parser.add_argument("--live", type=int, default=500, help="live Python instances per node, by real memory")
+    parser.add_argument("--live-c", type=int, default=2500, help="live C instances per node, by real memory")
     size.add_argument("--calls", action="store_true", help="checkout-crash with fast calls on and off")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --calls (each: one run per mode)")
     one_size = ("WORKERS", "INVOCATIONS", "LANGUAGE", "LIVE")
@@ -215,7 +217,7 @@ def main() -> None:
     for language, folder in TEMPLATES.items():
         wasm = build_template(folder).wasm_path
         raw[language] = 1 / statistics.median(bare_call_times(wasm, "increment", lambda i: [1], 2_000))
-    ways = [("python", OLD_LIVE), ("python", args.live), ("c", args.live)]
+    ways = [("python", OLD_LIVE), ("python", args.live), ("c", args.live_c)]
     rows = []
     for workers, invocations in sizes:
         for language, live in ways:
