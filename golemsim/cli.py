@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import __version__
 from .core import Executor, GolemError, InvocationFailed, WorkerId, build_template
 from .core.errors import BadRequest, DatabaseLocked
 from .core.history import History, analyze
@@ -413,11 +414,29 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_examples(args: argparse.Namespace) -> int:
+    from .locations import copy_examples
+
+    for folder in copy_examples(Path(args.dir), force=args.force):
+        print(f"wrote {folder}/")
+    experiment = Path(args.dir) / "experiments" / "checkout-crash.yaml"
+    print(f"  run one:  golemsim sim run {experiment}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .schemas import schema
+
+    print(json.dumps(schema(args.kind), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="golemsim", description="Durable WebAssembly workers with an oplog.", epilog=EXCLUSIVE_NOTE
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the executor does")
+    parser.add_argument("--version", action="version", version=f"golemsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     database = argparse.ArgumentParser(add_help=False)  # the --db of every command that opens one
     database.add_argument("--db", default=DEFAULT_DB, help=f"the executor's database (default: {DEFAULT_DB})")
@@ -629,6 +648,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default=".", metavar="PARENT", help="where the folder goes (default: the current one)")
     p.add_argument("--force", action="store_true", help="write into an existing, non-empty folder (over its files)")
     p.set_defaults(run=cmd_new)
+
+    p = sub.add_parser(
+        "examples",
+        help="copy the shipped templates, API definitions and experiments into DIR, to run and edit them",
+        description="Write DIR/templates/ (the shipped templates' sources and their API definitions) and "
+        "DIR/experiments/ (the shipped experiment files, which name ../templates/...). "
+        "`golemsim sim run DIR/experiments/checkout-crash.yaml` runs one. Exit 2 for a folder that is not empty.",
+    )
+    p.add_argument("dir", metavar="DIR", help="where the copies go (made if missing)")
+    p.add_argument("--force", action="store_true", help="write into an existing, non-empty folder (over its files)")
+    p.set_defaults(run=cmd_examples)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of experiment files or API definitions")
+    p.add_argument("kind", choices=("experiment", "api"), help="experiment: experiment files; api: API definitions")
+    p.set_defaults(run=cmd_schema)
     return parser
 
 
