@@ -69,6 +69,13 @@ def open_to_change(db: str | Path, *, services: ServiceRegistry | None = None, r
         ) from None
 
 
+def open_to_read(db: str | Path) -> Executor:
+    """Open the database read-only for a command that only looks (oplog, workers, templates, promise
+    list): a missing file or one that is not a golemsim database is a bad request naming it, and
+    nothing is created or changed (a results folder's database stays as the run left it)."""
+    return Executor.open(db, resume=False, exclusive=False, read_only=True)
+
+
 def _history(ex: Executor, worker: WorkerId) -> History:
     """The worker's history read from its oplog (BadRequest if it has none)."""
     entries = ex.oplog(worker)
@@ -177,7 +184,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_oplog(args: argparse.Namespace) -> int:
-    with Executor.open(args.db, resume=False, exclusive=False) as ex:
+    with open_to_read(args.db) as ex:
         entries = ex.oplog(args.worker, start=args.start)
     for index, entry in entries:
         if args.json:
@@ -188,7 +195,7 @@ def cmd_oplog(args: argparse.Namespace) -> int:
 
 
 def cmd_workers(args: argparse.Namespace) -> int:
-    with Executor.open(args.db, resume=False, exclusive=False) as ex:
+    with open_to_read(args.db) as ex:
         infos = ex.workers()
     if args.json:
         rows = [
@@ -238,7 +245,7 @@ def cmd_promise_complete(args: argparse.Namespace) -> int:
 
 def cmd_promise_list(args: argparse.Namespace) -> int:
     worker = WorkerId.parse(args.worker)
-    with Executor.open(args.db, resume=False, exclusive=False) as ex:
+    with open_to_read(args.db) as ex:
         promises = _history(ex, worker).promises
     if args.json:
         rows = [{"id": key, "completed": done, "value": value} for key, (done, value) in promises.items()]
@@ -339,7 +346,7 @@ def cmd_update(args: argparse.Namespace) -> int:
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
-    with Executor.open(args.db, resume=False, exclusive=False) as ex:
+    with open_to_read(args.db) as ex:
         for info in ex.list_templates():
             print(f"{info.name} v{info.version}  {info.size / 1e6:.1f} MB  sha256 {info.component_hash[:12]}")
     return 0

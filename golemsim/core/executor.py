@@ -135,6 +135,7 @@ class Executor:
         fsync: bool = True,
         resume: bool = True,
         exclusive: bool = True,
+        read_only: bool = False,
         **options: Any,
     ) -> Executor:
         """Open an executor on a SQLite database (``":memory:"`` for in-memory stores).
@@ -142,7 +143,21 @@ class Executor:
         ``services`` defaults to a local deduplicating ledger next to the database. With
         ``resume`` (the default) every worker with unfinished invocations is recovered now.
         ``exclusive`` takes a lock so that two executors never share one database.
+        ``read_only`` is for looking only (oplogs, workers, templates): the database must exist
+        and is neither locked, changed nor migrated, and no ledger file is made (BadRequest
+        naming the path when it is missing or not a golemsim database).
         """
+        if read_only:
+            if str(path) == ":memory:":
+                raise BadRequest("an in-memory database cannot be opened read-only")
+            db = Path(path)
+            oplogs = SQLiteOplogStore(db, read_only=True)
+            try:
+                templates = SQLiteTemplateStore(db, read_only=True)
+            except BaseException:
+                oplogs.close()
+                raise
+            return cls(oplogs, templates, services=services or LedgerRegistry(":memory:"), **options)
         if str(path) == ":memory:":
             registry = services or LedgerRegistry(":memory:")
             executor = cls(MemoryOplogStore(), MemoryTemplateStore(), services=registry, **options)

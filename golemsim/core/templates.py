@@ -14,6 +14,7 @@ from wasmtime import component as wc
 
 from .engine import Engine, component_hash
 from .errors import BadArgument, BadRequest, FunctionNotFound, InvalidComponent, TemplateNotFound
+from .oplog.sqlite_store import connect_read_only, table_names
 from .policy import RetryPolicy, SnapshotPolicy
 from .type_views import cached as cached_type
 from .values import from_json, to_json, type_name, unsupported_part
@@ -203,12 +204,21 @@ class SQLiteTemplateStore:
     );
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        """``read_only``: an existing database, read without creating or migrating anything (a
+        database without templates, like a simulation's oplog file, lists none)."""
+        self._lock = threading.Lock()
+        if read_only:
+            self._conn = connect_read_only(path)
+            if not {"components", "templates"} <= table_names(self._conn, path):
+                self._conn.close()
+                self._conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+                self._conn.executescript(self.SCHEMA)
+            return
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(self.SCHEMA)
         self._migrate()
-        self._lock = threading.Lock()
 
     def _migrate(self) -> None:
         """Add the snapshot column to a database made before snapshot policies. Checked and done

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import GolemError, OplogConflict
+from ..errors import BadRequest, GolemError, OplogConflict
 from ..ids import WorkerId
 from .decoded import DecodedEntries
 from .entries import OplogEntry, encode_entry, entry_checksum
@@ -87,6 +87,33 @@ def connect(path: str | Path, *, synchronous: str = "FULL") -> sqlite3.Connectio
     return conn
 
 
+OPLOG_TABLES = ("oplog", "oplog_archive", "oplog_compacted", "snapshots")
+
+
+def connect_read_only(path: str | Path) -> sqlite3.Connection:
+    """Open an existing database for reading only: nothing is created, written or migrated.
+
+    BadRequest naming the path when there is no file there. With no ``-wal`` file next to it
+    no writer has the database open, and it is opened ``immutable`` (no ``-wal``/``-shm`` is
+    made, the file is untouched); with one, a writer may be running and it is opened
+    ``mode=ro`` beside it (using the writer's ``-wal``/``-shm``).
+    """
+    db = Path(path)
+    if not db.is_file():
+        raise BadRequest(f"no database at {db}: this command only reads one (check --db)")
+    writer_open = Path(f"{db}-wal").exists()
+    uri = db.resolve().as_uri() + ("?mode=ro" if writer_open else "?mode=ro&immutable=1")
+    return sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+
+
+def table_names(conn: sqlite3.Connection, path: str | Path) -> set[str]:
+    """The database's tables; BadRequest naming ``path`` when the file is not a SQLite database."""
+    try:
+        return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as error:
+        raise BadRequest(f"{path} is not a golemsim database ({error})") from None
+
+
 @dataclass
 class _Batch:
     worker: WorkerId
@@ -99,14 +126,33 @@ class _Batch:
 
 
 class SQLiteOplogStore:
-    """Oplogs in one SQLite file. ``fsync=False`` trades durability for speed (tests, demos)."""
+    """Oplogs in one SQLite file. ``fsync=False`` trades durability for speed (tests, demos).
 
-    def __init__(self, path: str | Path, *, fsync: bool = True, decoded: DecodedEntries | None = None) -> None:
+    ``read_only`` opens an existing golemsim database for reading (see connect_read_only), and
+    BadRequest naming the path when it is missing or holds no oplogs; appends then fail.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        fsync: bool = True,
+        decoded: DecodedEntries | None = None,
+        read_only: bool = False,
+    ) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         self._decoded = decoded or DecodedEntries()
         self._synchronous = "FULL" if fsync else "OFF"
-        self._writer = connect(self.path, synchronous=self._synchronous)
-        self._writer.executescript(SCHEMA)
+        if read_only:
+            self._writer = connect_read_only(self.path)
+            missing = set(OPLOG_TABLES) - table_names(self._writer, self.path)
+            if missing:
+                self._writer.close()
+                raise BadRequest(f"{self.path} is not a golemsim database (it has no {', '.join(sorted(missing))})")
+        else:
+            self._writer = connect(self.path, synchronous=self._synchronous)
+            self._writer.executescript(SCHEMA)
         self._local = threading.local()
         self._lengths: dict[WorkerId, int] = {}
         self._lock = threading.Lock()
@@ -128,8 +174,8 @@ class SQLiteOplogStore:
             rows.append((key, index, entry.kind, payload, entry_checksum(key, index, payload)))
         batch = _Batch(worker, first_index, rows)
         with self._lock:
-            if self._closed:
-                raise GolemError(f"oplog store {self.path} is closed")
+            if self._closed or self.read_only:
+                raise GolemError(f"oplog store {self.path} is {'closed' if self._closed else 'open read-only'}")
             self._waiting.append(batch)
             lead = not self._committing
             self._committing = True
@@ -196,6 +242,8 @@ class SQLiteOplogStore:
     # -- reading -------------------------------------------------------------------------
 
     def _reader(self) -> sqlite3.Connection:
+        if self.read_only:  # its one connection, closed with the store
+            return self._writer
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = connect(self.path, synchronous=self._synchronous)
@@ -279,6 +327,8 @@ class SQLiteOplogStore:
         """The connection for snapshot and compaction transactions (call with _maintenance_lock held)."""
         if self._closed:
             raise GolemError(f"oplog store {self.path} is closed")
+        if self.read_only:
+            raise GolemError(f"oplog store {self.path} is open read-only")
         if self._maintenance is None:
             self._maintenance = connect(self.path, synchronous=self._synchronous)
         return self._maintenance
