@@ -26,6 +26,7 @@ from .core.promises import promise_owner
 from .core.services import ServiceRegistry, services_path
 from .gateway.definition import PROMISES_PATH
 from .shop import ShopServices
+from .text_table import table_lines
 from .yaml_reader import DefinitionError
 
 DEFAULT_DB = "golem.db"
@@ -211,12 +212,14 @@ def cmd_workers(args: argparse.Namespace) -> int:
         ]
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'WORKER':<32} {'TEMPLATE':<16} {'VERSION':>7} {'STATUS':<12} {'OPLOG':>7}")
-    for i in infos:
-        print(
-            f"{i.worker_id!s:<32} {i.worker_id.template:<16} {i.template_version:>7} "
-            f"{i.status.value:<12} {i.oplog_length:>7}"
-        )
+    if not infos:
+        print(f"no workers in {args.db}")
+        return 0
+    cells = [(i.worker_id, i.worker_id.template, i.template_version, i.status.value, i.oplog_length) for i in infos]
+    lines = table_lines(("WORKER", "TEMPLATE", "VERSION", "STATUS", "OPLOG"), cells, right=(2, 4))
+    print(lines[0])
+    for i, line in zip(infos, lines[1:], strict=True):
+        print(line)
         if i.error:
             print(f"  error: {i.error}")
         if i.update:
@@ -254,11 +257,11 @@ def cmd_promise_list(args: argparse.Namespace) -> int:
     if not promises:
         print(f"worker {worker} has no promises")
         return 0
-    width = max(len(key) for key in promises)
-    print(f"{'PROMISE':<{width}}  {'STATE':<9}  VALUE")
-    for key, (done, value) in promises.items():
-        state, shown = ("completed", json.dumps(value)) if done else ("pending", "")
-        print(f"{key:<{width}}  {state:<9}  {shown}".rstrip())
+    cells = [
+        (key, "completed", json.dumps(value)) if done else (key, "pending", "")
+        for key, (done, value) in promises.items()
+    ]
+    print("\n".join(table_lines(("PROMISE", "STATE", "VALUE"), cells)))
     return 0
 
 
@@ -347,8 +350,12 @@ def cmd_update(args: argparse.Namespace) -> int:
 
 def cmd_templates(args: argparse.Namespace) -> int:
     with open_to_read(args.db) as ex:
-        for info in ex.list_templates():
-            print(f"{info.name} v{info.version}  {info.size / 1e6:.1f} MB  sha256 {info.component_hash[:12]}")
+        infos = ex.list_templates()
+    if not infos:
+        print(f"no templates deployed in {args.db}")
+        return 0
+    rows = [(i.name, i.version, f"{i.size / 1e6:.1f} MB", i.component_hash[:12]) for i in infos]
+    print("\n".join(table_lines(("TEMPLATE", "VERSION", "SIZE", "SHA256"), rows, right=(1, 2))))
     return 0
 
 
