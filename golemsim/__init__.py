@@ -22,7 +22,8 @@ SIMULATION = (
 )
 """From golemsim.sim, imported on first use (so the core and the CLI start without SimPy)."""
 WIDGETS = ("ClusterView", "ExperimentPanel", "LiveRun", "OplogView", "RecoveryProgress", "run_live", "start_live")
-"""From golemsim.widgets, imported on first use (they need the widgets extra: ipywidgets, anywidget, networkx)."""
+"""From golemsim.widgets, imported on first use (they need the widgets extra: ipywidgets, anywidget,
+networkx); not in ``__all__``, so ``from golemsim import *`` works without the extra."""
 
 
 def __getattr__(name: str) -> object:
@@ -40,7 +41,6 @@ def __getattr__(name: str) -> object:
 __all__ = [
     *_core_all,
     *SIMULATION,
-    *WIDGETS,
     "ApiDefinition",
     "Gateway",
     "GatewayServer",

@@ -63,6 +63,8 @@ def run_from_cli(path: str, *, seed: int | None, out: str | None, baseline: bool
     written = write_results(folder, result, lambdas)
     print((folder / "report.md").read_text())
     print(f"results in {folder}/ ({_entries(folder, written)})")
+    if not any(path.parent == folder / "plots" for path in written):
+        print("plots skipped: matplotlib is not installed; to draw them: pip install 'golemsim[plots]'")
     return 0 if result.valid else 1
 
 

@@ -7,6 +7,7 @@ Each has a readable text and HTML fallback (``to_text()``, and in its display bu
 places where widgets do not render.
 """
 
+from . import extra  # noqa: F401  (first: names the extra to install when a library it needs is missing)
 from .cluster_view import ClusterView
 from .experiment_panel import ExperimentPanel
 from .live import LiveRun, run_live, start_live
