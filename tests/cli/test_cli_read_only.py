@@ -119,3 +119,21 @@ def test_reading_a_results_folder_database_changes_nothing(tmp_path: Path, count
     assert (
         state(out) == before and tables(db, tmp_path / "scratch") == listed
     )  # bytes, mtimes and tables as the run left them
+
+
+def test_a_database_from_before_snapshots_reads_unchanged(tmp_path: Path, counter_wasm: Path) -> None:
+    db = tmp_path / "golem.db"
+    assert golemsim("deploy", "--db", str(db), str(COUNTER)).returncode == 0
+    assert golemsim("invoke", "--db", str(db), "counter/c1", "increment", "5").stdout == "5\n"
+    conn = sqlite3.connect(db)  # as a database made before archives, compaction and snapshots
+    for table in ("oplog_archive", "oplog_compacted", "snapshots"):
+        conn.execute(f"DROP TABLE {table}")
+    conn.commit()
+    conn.close()
+    before, listed = state(tmp_path), tables(db, tmp_path / "scratch")
+    workers = golemsim("workers", "--db", str(db))
+    assert workers.returncode == 0, workers.stderr
+    assert workers.stdout.splitlines()[1].split()[:2] == ["counter/c1", "counter"]
+    oplog = golemsim("oplog", "--db", str(db), "counter/c1")
+    assert oplog.returncode == 0 and oplog.stdout.split()[:2] == ["1", "create"]
+    assert state(tmp_path) == before and tables(db, tmp_path / "scratch") == listed

@@ -147,9 +147,12 @@ class SQLiteOplogStore:
         if read_only:
             self._writer = connect_read_only(self.path)
             missing = set(OPLOG_TABLES) - table_names(self._writer, self.path)
-            if missing:
+            if "oplog" in missing:
                 self._writer.close()
-                raise BadRequest(f"{self.path} is not a golemsim database (it has no {', '.join(sorted(missing))})")
+                raise BadRequest(f"{self.path} is not a golemsim database (it has no oplog table)")
+            for statement in SCHEMA.split(";"):  # tables of later versions, empty, in the connection's own temp schema
+                if any(f"EXISTS {table} (" in statement for table in missing):
+                    self._writer.execute(statement.replace("CREATE TABLE", "CREATE TEMP TABLE"))
         else:
             self._writer = connect(self.path, synchronous=self._synchronous)
             self._writer.executescript(SCHEMA)
