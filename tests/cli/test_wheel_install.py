@@ -26,6 +26,8 @@ import pytest
 from support import ROOT, copy_repository
 from support.user_app import make_app
 
+from golemsim.locations import copy_examples
+
 
 def _run(command: list[str | Path], *, cwd: Path, env: dict[str, str], timeout: float) -> str:
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -33,6 +35,10 @@ def _run(command: list[str | Path], *, cwd: Path, env: dict[str, str], timeout: 
         f"{' '.join(map(str, command))} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     )
     return done.stdout
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
 def _clean_env(venv: Path, cache: Path) -> dict[str, str]:
@@ -125,6 +131,9 @@ def test_the_shipped_examples_run_from_a_copy_and_by_name_with_golemsim_installe
 
     # Copied where the user can edit them: the experiments name ../templates/... beside them.
     _run([installed.golemsim, "examples", "x"], cwd=tmp_path, env=env, timeout=60)
+    from_checkout = tmp_path / "from-checkout"
+    copy_examples(from_checkout)  # the same files as from the repository (setup.py's package data = LEFT_OUT)
+    assert _listing(tmp_path / "x") == _listing(from_checkout)
     stdout = _run(
         [installed.golemsim, "sim", "run", "x/experiments/checkout-crash.yaml", "--out", "out-copy"],
         cwd=tmp_path,
