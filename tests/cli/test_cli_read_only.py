@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from support import COUNTER
+from support.sim_runs import TINY_COUNTERS
 
 READERS = (("oplog", "counter/c1"), ("workers",), ("templates",), ("promise", "list", "counter/c1"))
 
@@ -87,20 +88,9 @@ def test_reading_an_executor_database_changes_nothing(tmp_path: Path, counter_wa
     assert state(tmp_path) == before and tables(db, tmp_path / "scratch") == listed
 
 
-TINY = """\
-name: tiny counters with a crash
-app: counter
-store: sqlite
-cluster: {nodes: 3, shards: 6}
-workload: {mode: closed, clients: 4, operations: 30, keys: 6}
-faults:
-  - {at: 0.3, kind: crash, target: node-1, duration: 1}
-"""
-
-
 @pytest.mark.slow
 def test_reading_a_results_folder_database_changes_nothing(tmp_path: Path, counter_wasm: Path) -> None:
-    (tmp_path / "tiny.yaml").write_text(TINY)
+    (tmp_path / "tiny.yaml").write_text(TINY_COUNTERS)
     out = tmp_path / "out"
     assert golemsim("sim", "run", "tiny.yaml", "--out", str(out), "--seed", "5", cwd=tmp_path).returncode == 0
     db = out / "oplogs-workers.db"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from support import ROOT
+from support.sim_runs import TINY_COUNTERS
 
 from golemsim.core.errors import BadRequest
 from golemsim.core.oplog.sqlite_store import SQLiteOplogStore
@@ -181,21 +182,10 @@ def test_a_bad_experiment_file_exits_2_with_its_mistakes_and_no_traceback(tmp_pa
     assert not (tmp_path / "out").exists()
 
 
-TINY = """\
-name: tiny counters with a crash
-app: counter
-store: sqlite
-cluster: {nodes: 3, shards: 6}
-workload: {mode: closed, clients: 4, operations: 30, keys: 6}
-faults:
-  - {at: 0.3, kind: crash, target: node-1, duration: 1}
-"""
-
-
 @pytest.mark.slow
 def test_a_valid_run_writes_its_results_and_the_same_trace_as_an_in_process_run(tmp_path: Path) -> None:
     path = tmp_path / "tiny.yaml"
-    path.write_text(TINY)
+    path.write_text(TINY_COUNTERS)
     out = tmp_path / "out"
     done = sim_run(str(path), "--out", str(out), "--seed", "5", cwd=tmp_path)
     assert done.returncode == 0, (done.stdout, done.stderr)

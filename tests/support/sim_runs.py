@@ -9,6 +9,17 @@ from golemsim.core.templates import TemplateRegistry
 from golemsim.sim.experiment import Experiment, parse_experiment
 from golemsim.sim.runner import RunResult, run_experiment, templates_for
 
+TINY_COUNTERS = """\
+name: tiny counters with a crash
+app: counter
+store: sqlite
+cluster: {nodes: 3, shards: 6}
+workload: {mode: closed, clients: 4, operations: 30, keys: 6}
+faults:
+  - {at: 0.3, kind: crash, target: node-1, duration: 1}
+"""
+"""A few counters on SQLite under one crash: an experiment file for tests of sim run's results folder."""
+
 COUNTERS_WITH_A_CRASH = """
 name: counters with a crash
 app: counter
