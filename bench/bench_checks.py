@@ -141,10 +141,7 @@ def main() -> None:
     rounds = 1 if args.quick else args.rounds
     stores = ["memory"] if args.quick else (["memory", "sqlite"] if args.store == "both" else [args.store])
     loaded = {name: load_experiment(EXPERIMENTS / f"{name}.yaml") for name in args.experiments}
-    registries = {
-        name: runner.templates_from(experiment.files.templates, experiment.cluster.snapshots)
-        for name, experiment in loaded.items()
-    }
+    registries = {name: runner.experiment_templates(experiment) for name, experiment in loaded.items()}
     meters: dict[tuple[str, str, str], list[Meter]] = {}
     outcomes: dict[tuple[str, str, str], Any] = {}
     for round_number in range(rounds):

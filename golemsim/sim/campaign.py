@@ -236,7 +236,7 @@ def load_for_runs(path: str, text: str, templates: str = "") -> tuple[Experiment
     registry of its own), cached in this process by the file's path and content and ``templates``
     (their source hashes, ``templates_fingerprint``)."""
     from .experiment import parse_experiment
-    from .runner import templates_from
+    from .runner import experiment_templates
 
     key = hashlib.sha256("\0".join((path, text, templates)).encode()).hexdigest()
     loaded = _LOADED.pop(key, None)
@@ -244,7 +244,7 @@ def load_for_runs(path: str, text: str, templates: str = "") -> tuple[Experiment
         experiment = parse_experiment(text, source=path)
         registry = None
         if reusable_registry(experiment):
-            registry = templates_from(experiment.files.templates, experiment.cluster.snapshots)
+            registry = experiment_templates(experiment)
         loaded = (experiment, registry)
     _LOADED[key] = loaded  # the most recently used last
     while len(_LOADED) > KEEP_LOADED:
@@ -264,13 +264,13 @@ def run_seed(path: str, text: str, seed: int, out: str, templates: str = "") -> 
     """One seed's run (on a Dask worker): oplogs in memory, and for an invalid run its results
     folder ``out/seed-N``. An exception in the run is an invalid outcome naming it."""
     from .results import write_results
-    from .runner import run_experiment, templates_from
+    from .runner import experiment_templates, run_experiment
 
     started, cpu = time.monotonic(), time.process_time()
     experiment, registry = load_for_runs(path, text, templates)
     own = registry is None
     if registry is None:
-        registry = templates_from(experiment.files.templates, experiment.cluster.snapshots)
+        registry = experiment_templates(experiment)
     try:
         result = run_experiment(experiment, seed=seed, registry=registry)
     except Exception as error:  # one seed's failure is reported with it; the campaign goes on
@@ -307,7 +307,7 @@ def run_campaign(
     The file is read and checked here first (BadRequest or ExperimentError for a bad one) and its
     templates built, so that the workers only load them. DaskMissing when Dask is not installed."""
     from .experiment import parse_experiment
-    from .runner import templates_from
+    from .runner import experiment_templates
 
     if not seeds:
         raise BadRequest("a campaign needs at least one seed")
@@ -323,7 +323,7 @@ def run_campaign(
     except OSError as error:
         raise BadRequest(f"cannot read experiment file {source}: {error.strerror}") from None
     experiment = parse_experiment(text, source=named)
-    templates_from(experiment.files.templates, experiment.cluster.snapshots)  # built and compiled before workers load
+    experiment_templates(experiment)  # built and compiled before workers load
     templates = templates_fingerprint(experiment)
     folder = Path(out) if out is not None else Path("results") / f"campaign-{source.stem}"
     folder.mkdir(parents=True, exist_ok=True)

@@ -45,13 +45,13 @@ def run_from_cli(path: str, *, seed: int | None, out: str | None, baseline: bool
     from .experiment import load_experiment
     from .one_cpu import pin_to_cpu
     from .results import write_results
-    from .runner import run_experiment, templates_from
+    from .runner import experiment_templates, run_experiment
 
     experiment = load_experiment(path)
     pin_to_cpu()  # the run hands a baton between threads: cheaper on one core (golemsim.sim.one_cpu)
     seed = experiment.seed if seed is None else seed
     folder = Path(out) if out else Path("results") / f"{Path(path).stem}-seed{seed}"
-    registry = templates_from(experiment.files.templates, experiment.cluster.snapshots)  # shared by both variants
+    registry = experiment_templates(experiment)  # shared by both variants
     bar = ProgressBar(sys.stderr, f"{experiment.name} (workers)")
     result = run_experiment(experiment, seed=seed, out=folder, progress=bar, registry=registry)
     bar.done()

@@ -105,12 +105,18 @@ def templates_from(folders: dict[str, Path], snapshots: SnapshotPolicy | None = 
     return registry
 
 
+def experiment_templates(experiment: Experiment) -> TemplateRegistry:
+    """A registry with the experiment's templates deployed (built first when needed), with the
+    snapshot policy its cluster settings give, if any."""
+    return templates_from(experiment.files.templates, experiment.cluster.snapshots)
+
+
 def _app(experiment: Experiment, registry: TemplateRegistry | None) -> tuple[Workload, TemplateRegistry, ApiDefinition]:
     """The experiment's workload, templates and API, from the files it names."""
     keys = Keys(experiment.keys.keys, experiment.keys.distribution, experiment.keys.zipf_s)
     files = experiment.files
     workload = load_workload(files.workload)(keys)
-    registry = registry or templates_from(files.templates, experiment.cluster.snapshots)
+    registry = registry or experiment_templates(experiment)
     return workload, registry, load_api_definition(files.api)
 
 
@@ -224,12 +230,12 @@ def _store(experiment: Experiment, out: Path | None, variant: str) -> OplogStore
 
 
 def _deploy(registry: TemplateRegistry, fault: Fault, experiment: Experiment) -> int:
-    built = build_template(_update_source(fault.source, experiment))
+    built = build_template(update_source(fault.source, experiment))
     info = registry.deploy(fault.target, built.wasm_path.read_bytes(), retry=built.retry, snapshot=built.snapshot)
     return info.version
 
 
-def _update_source(source: str, experiment: Experiment) -> Path:
+def update_source(source: str, experiment: Experiment) -> Path:
     """The folder (or prebuilt component) of a template update's new version: relative to the
     experiment file, else (for an experiment written inline, e.g. in a notebook) to golemsim's
     repository."""

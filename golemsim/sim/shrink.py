@@ -165,7 +165,7 @@ class Shrinker:
         report: Report,
     ) -> None:
         from .campaign import reusable_registry
-        from .runner import templates_from
+        from .runner import experiment_templates
 
         self.experiment = dataclasses.replace(experiment, random_faults=None)
         self.seed = seed
@@ -178,11 +178,11 @@ class Shrinker:
         self.seen: dict[tuple[Fault, ...], tuple[str, ...]] = {}
         self.shared: TemplateRegistry | None = None
         if reusable_registry(experiment):
-            self.shared = templates_from(experiment.files.templates, experiment.cluster.snapshots)
+            self.shared = experiment_templates(experiment)
 
     def invalid(self, plan: Sequence[Fault]) -> tuple[str, ...]:
         """The checkers invalid when the seed runs with ``plan`` (run once per plan)."""
-        from .runner import run_experiment, templates_from
+        from .runner import experiment_templates, run_experiment
 
         key = ordered(plan)
         if key in self.seen:
@@ -191,7 +191,7 @@ class Shrinker:
             raise OutOfRuns
         self.runs += 1
         experiment = dataclasses.replace(self.experiment, faults=key)
-        registry = self.shared or templates_from(experiment.files.templates, experiment.cluster.snapshots)
+        registry = self.shared or experiment_templates(experiment)
         try:
             result = run_experiment(experiment, seed=self.seed, registry=registry)
         finally:
@@ -422,6 +422,6 @@ def _relocated(entry: dict[str, Any], experiment: Experiment, folder: Path) -> d
     """A template update's source named relative to ``folder`` (it was relative to the original file)."""
     if entry.get("kind") != "template-update" or "source" not in entry:
         return entry
-    from .runner import _update_source
+    from .runner import update_source
 
-    return {**entry, "source": _relative(_update_source(entry["source"], experiment).resolve(), folder)}
+    return {**entry, "source": _relative(update_source(entry["source"], experiment).resolve(), folder)}
