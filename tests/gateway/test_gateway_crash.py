@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import CHILDREN, SHOP_API, ServeProcess
+from support import CHECKOUT_STEPS, CHILDREN, SHOP_API, ServeProcess
 
 from golemsim.shop import ShopServices
 
@@ -21,13 +21,6 @@ ORDER = {
     "address": {"name": "Ada", "street": "1 Loop St", "city": "Delft", "postcode": "2611", "country": "NL"},
     "currency": "EUR",
 }
-STEPS = [
-    ("inventory", "reserve"),
-    ("payment", "charge"),
-    ("shipping", "create-shipment"),
-    ("warehouse", "dispatch"),
-    ("email", "send"),
-]
 
 
 def wait_until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -77,7 +70,7 @@ def test_a_checkout_killed_mid_way_completes_after_restart_with_each_effect_once
     finally:
         assert second.stop() == 0, second.stderr()
 
-    for service, operation in STEPS:
+    for service, operation in CHECKOUT_STEPS:
         effects = ledger.effects(service, operation)
         assert len(effects) == 1, f"{service}.{operation} applied {len(effects)} times"
     assert result["charged-cents"] == 3000

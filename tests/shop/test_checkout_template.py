@@ -12,18 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import CHECKOUT_STEPS
 
 from golemsim import Executor, RetryPolicy
 from golemsim.shop import ShopServices
 
 ADDRESS = {"name": "Ada", "street": "1 Main St", "city": "Delft", "postcode": "2611", "country": "NL"}
-STEPS = [
-    ("inventory", "reserve"),
-    ("payment", "charge"),
-    ("shipping", "create-shipment"),
-    ("warehouse", "dispatch"),
-    ("email", "send"),
-]
 
 
 def _order(items: list[tuple[str, int, int]], payment_method: str = "card-ok") -> dict[str, Any]:
@@ -72,7 +66,7 @@ def test_happy_path_does_every_step_once(shop_executor: Executor, shop: ShopServ
     assert result["shipped"] == CART["items"]
     assert (result["back-ordered"], result["back-order-id"]) == ([], None)
 
-    assert _steps(shop) == STEPS
+    assert _steps(shop) == CHECKOUT_STEPS
     keys = [effect["key"] for effect in shop.effects()]
     assert len(set(keys)) == len(keys)  # one explicit key per call
     [charge] = shop.effects("payment", "charge")
@@ -92,7 +86,7 @@ def test_a_second_run_returns_the_first_outcome_and_charges_nothing(
     assert _run(shop_executor, "order-1", CART) == first
     other = _order([("sku-1", 1, 1250)])
     assert "invalid-order" in _run(shop_executor, "order-1", other)["err"]
-    assert _steps(shop) == STEPS
+    assert _steps(shop) == CHECKOUT_STEPS
 
 
 def test_a_partly_stocked_cart_ships_what_there_is_and_back_orders_the_rest(
@@ -104,7 +98,7 @@ def test_a_partly_stocked_cart_ships_what_there_is_and_back_orders_the_rest(
     assert result["back-ordered"] == _order([("sku-2", 2, 400)])["items"]
     assert result["back-order-id"] == "order-1-backorder"  # derived from the order id, not drawn at random
     assert result["charged-cents"] == 2 * 1250 + 1 * 400  # only the reserved part is charged
-    assert _steps(shop) == STEPS
+    assert _steps(shop) == CHECKOUT_STEPS
     [shipment] = shop.effects("shipping", "create-shipment")
     assert shipment["payload"]["items"] == [{"sku": "sku-1", "quantity": 2}, {"sku": "sku-2", "quantity": 1}]
     [email] = shop.effects("email", "send")
@@ -154,7 +148,7 @@ def test_a_declined_payment_releases_the_reservation_and_ships_nothing(
 def test_a_shipping_timeout_still_makes_one_shipment(shop_executor: Executor, shop: ShopServices) -> None:
     shop.failures.timeouts["shipping"] = 1  # applied, then answered "timed out"; golemsim retries with the key
     result = _run(shop_executor, "order-1", CART)["ok"]
-    assert _steps(shop) == STEPS
+    assert _steps(shop) == CHECKOUT_STEPS
     [shipment] = shop.effects("shipping", "create-shipment")
     assert shipment["answer"]["tracking_number"] == result["tracking-number"]
     errors = [entry for _, entry in shop_executor.oplog("checkout/order-1") if entry.kind == "error"]
@@ -166,7 +160,7 @@ def test_shipping_that_stays_down_refunds_and_releases(tmp_path: Path, shop: Sho
     with _open(tmp_path, shop, checkout_wasm, retry=RetryPolicy(max_attempts=2, initial_delay=0.01)) as ex:
         outcome = _run(ex, "order-1", CART)
     assert outcome["err"]["unavailable"].startswith("shipping")
-    assert _steps(shop) == [*STEPS[:3], ("payment", "refund"), ("inventory", "release")]
+    assert _steps(shop) == [*CHECKOUT_STEPS[:3], ("payment", "refund"), ("inventory", "release")]
     [charge] = shop.effects("payment", "charge")
     [refund] = shop.effects("payment", "refund")
     assert refund["payload"]["charge_id"] == charge["answer"]["charge_id"]
@@ -255,13 +249,15 @@ def test_a_killed_executor_resumes_the_checkout_without_a_second_charge_or_shipm
         time.sleep(0.02)
     child.send_signal(signal.SIGKILL)
     child.wait()
-    assert _steps(shop) == STEPS[:3]  # reserved, charged, shipment booked; golemsim never saw the tracking number
+    # reserved, charged, shipment booked; golemsim never saw the tracking number
+    assert _steps(shop) == CHECKOUT_STEPS[:3]
 
     gate.unlink()
     done = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)["ok"]
-    assert _steps(shop) == STEPS  # each step once: the charge was not repeated, the shipment was sent again ...
+    # each step once: the charge was not repeated, the shipment was sent again ...
+    assert _steps(shop) == CHECKOUT_STEPS
     outcomes = [(request["outcome"], request["key"]) for request in shop.requests("shipping")]
     assert [outcome for outcome, _ in outcomes] == ["applied", "repeat"]  # ... with the same key
     assert outcomes[0][1] == outcomes[1][1]

@@ -24,6 +24,7 @@ from .paths import (
     TESTS,
 )
 from .repo_copy import copy_repository, repository_files, tracked_mode
+from .shop import CHECKOUT_STEPS
 from .sim_runs import COUNTERS_WITH_A_CRASH, experiment, failed, registry, run
 from .waiting import wait_for, worker_status
 
@@ -31,6 +32,7 @@ __all__ = [
     "AUCTION",
     "BANK",
     "CHECKOUT",
+    "CHECKOUT_STEPS",
     "CHILDREN",
     "COUNTER",
     "COUNTERS_WITH_A_CRASH",
