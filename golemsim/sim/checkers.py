@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import GolemError
+from ..core.history import History, analyze
 from ..core.ids import WorkerId
 from ..core.oplog.entries import HostCall, InvocationCompleted
 from ..core.oplog.store import OplogStore
 from ..core.serial_replay import FrozenClock, replay_serially
 from ..core.templates import TemplateRegistry
 from .clients import ClientOp
-from .committed import committed
+from .committed import CommittedOplogs, Whole, committed, read_whole
 from .services import ServiceRecord
 
 MAX_EXAMPLES = 5
@@ -52,6 +53,21 @@ class Verdict:
 def verdict(name: str, checked: int, problems: list[dict[str, Any]], note: str = "") -> Verdict:
     """A verdict that keeps the first MAX_EXAMPLES counter-examples and counts them all."""
     return Verdict(name, not problems, checked, problems[:MAX_EXAMPLES], note, len(problems))
+
+
+def whole_oplog(store: OplogStore, worker: WorkerId) -> Whole:
+    """The worker's ``(index, entry)`` pairs, archived then hot, and whether that is all of them
+    (False when compaction dropped older entries: the hot ones alone, led by a checkpoint).
+    From CommittedOplogs, the pairs it read once (shared: not to be changed)."""
+    return store.whole(worker) if isinstance(store, CommittedOplogs) else read_whole(store, worker)
+
+
+def whole_history(store: OplogStore, worker: WorkerId) -> History:
+    """Archived and hot entries together (the hot ones alone if older ones were dropped).
+    From CommittedOplogs, the History it digested once (shared: not to be changed)."""
+    if isinstance(store, CommittedOplogs):
+        return store.history(worker)
+    return analyze(read_whole(store, worker)[0])
 
 
 def no_acknowledged_invocation_lost(history: list[ClientOp], store: OplogStore) -> Verdict:
