@@ -23,7 +23,7 @@ from ..core.oplog.store import OplogStore
 from ..core.serial_replay import FrozenClock, replay_serially
 from ..core.templates import TemplateRegistry
 from .clients import ClientOp
-from .committed import CommittedOplogs, Whole, committed, read_whole
+from .committed import CommittedOplogs, committed, read_whole
 from .services import ServiceRecord
 
 MAX_EXAMPLES = 5
@@ -53,13 +53,6 @@ class Verdict:
 def verdict(name: str, checked: int, problems: list[dict[str, Any]], note: str = "") -> Verdict:
     """A verdict that keeps the first MAX_EXAMPLES counter-examples and counts them all."""
     return Verdict(name, not problems, checked, problems[:MAX_EXAMPLES], note, len(problems))
-
-
-def whole_oplog(store: OplogStore, worker: WorkerId) -> Whole:
-    """The worker's ``(index, entry)`` pairs, archived then hot, and whether that is all of them
-    (False when compaction dropped older entries: the hot ones alone, led by a checkpoint).
-    From CommittedOplogs, the pairs it read once (shared: not to be changed)."""
-    return store.whole(worker) if isinstance(store, CommittedOplogs) else read_whole(store, worker)
 
 
 def whole_history(store: OplogStore, worker: WorkerId) -> History:
