@@ -30,7 +30,7 @@ stamp=".venv/.golemsim-installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
     echo "==> installing golemsim and its dependencies into .venv"
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e '.[dev,plots,widgets,notebooks,campaign]'
+    .venv/bin/python -m pip install --quiet -e '.[dev,plots,widgets,notebooks,campaign,postgres]'
     rm -f .venv/.golemsim-installed-*
     touch "$stamp"
 fi
@@ -45,6 +45,21 @@ if [ ! -x /usr/bin/chromium ]; then
     else
         echo "note: /usr/bin/chromium is missing and installing it needs root and apt-get:" \
             "tests/widgets/test_browser_widgets.py will skip (or fail, with CI=true); install Debian's chromium package to run it" >&2
+    fi
+fi
+
+# The PostgreSQL tests (tests/postgres) start a throwaway server from Debian's postgresql binaries.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        echo "==> installing Debian's postgresql (for the PostgreSQL tests; no server is left running)"
+        if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }; then
+            echo "could not install postgresql with apt-get: the PostgreSQL tests will skip (or fail, with CI=true)" >&2
+        fi
+        # Debian's package starts a cluster of its own; golemsim never uses it.
+        service postgresql stop >/dev/null 2>&1 || true
+    else
+        echo "note: Debian's postgresql is missing and installing it needs root and apt-get:" \
+            "the PostgreSQL tests will skip (or fail, with CI=true); install it to run them" >&2
     fi
 fi
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 from support import AUCTION, CHECKOUT, COUNTER, SHOPPING_CART, TESTKIT, TESTKIT_CHANGED
+from support.postgres import fresh_database, start_server
 
 from golemsim import Executor, LedgerRegistry, build_template
+from golemsim.throwaway_postgres import ThrowawayPostgres
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +41,20 @@ def auction_wasm() -> Path:
 @pytest.fixture(scope="session")
 def checkout_wasm() -> Path:
     return build_template(CHECKOUT).wasm_path
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[ThrowawayPostgres]:
+    """A real PostgreSQL server for the session (skipped when none is installed, failed under CI)."""
+    server = start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: ThrowawayPostgres) -> str:
+    """The URL of a fresh, empty database of its own on the session's PostgreSQL server."""
+    return fresh_database(postgres_server)
 
 
 @pytest.fixture

@@ -88,6 +88,11 @@ class WorkerFailed(GolemError):
     """The worker cannot run: its oplog is corrupt or its code diverged. Its oplog is kept untouched."""
 
 
+class Fenced(GolemError):
+    """The store refused a write: the writer's lease on the worker's shard is no longer current
+    (another executor took the shard over, with a newer epoch)."""
+
+
 class DatabaseLocked(GolemError):
     """Another executor process has the database open (one executor per database)."""
 

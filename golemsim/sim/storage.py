@@ -15,15 +15,12 @@ from typing import Any
 import simpy
 
 from ..core.call_graph import CallGraph
+from ..core.errors import Fenced as Fenced  # the core's error: the real PostgreSQL store fences the same way
 from ..core.errors import GolemError
 from ..core.history import History, analyze
 from ..core.ids import WorkerId
 from ..core.oplog.entries import OplogEntry
 from ..core.oplog.store import OplogStore
-
-
-class Fenced(GolemError):
-    """The storage refused a write: the writer's lease on the shard is no longer current."""
 
 
 @dataclass(frozen=True)
