@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 from .errors import BadRequest
@@ -29,3 +30,10 @@ class WorkerId:
 
     def __str__(self) -> str:
         return f"{self.template}/{self.name}"
+
+
+def shard_of(worker: WorkerId, shards: int) -> int:
+    """The shard of a worker: stable across runs, processes and machines (crc32, not Python's hash).
+
+    The simulated cluster and the real executor processes over PostgreSQL split workers the same way."""
+    return zlib.crc32(str(worker).encode()) % shards

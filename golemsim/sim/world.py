@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 import uuid
-import zlib
 from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import simpy
 from ..core.environment import WorkerCall
 from ..core.executor import Executor
 from ..core.ids import WorkerId
+from ..core.ids import shard_of as shard_of  # shared with the real executor processes (golemsim.scaleout)
 from ..core.oplog.store import OplogStore
 from ..core.policy import ResourceLimits, RetryPolicy, SnapshotPolicy
 from ..core.templates import TemplateRegistry
@@ -95,11 +95,6 @@ class Bound:
     function: str
     args: list[Any]
     key: str | None
-
-
-def shard_of(worker: WorkerId, shards: int) -> int:
-    """The shard of a worker: stable across runs and processes (crc32, not Python's hash)."""
-    return zlib.crc32(str(worker).encode()) % shards
 
 
 class NodeView(Protocol):
