@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from golemsim import MemoryOplogStore, OplogConflict, OplogCorruption, SQLiteOplogStore, WorkerId
-from golemsim.core.oplog import HostCall, InvocationCompleted, PendingInvocation, decode_entry, encode_entry
+from golemsim.core.oplog import (
+    HostCall,
+    InvocationCompleted,
+    PendingInvocation,
+    PostgresOplogStore,
+    decode_entry,
+    encode_entry,
+)
 from golemsim.core.oplog.entries import entry_checksum
 
 W = WorkerId("counter", "c1")
@@ -37,9 +44,12 @@ def test_unknown_version_is_reported() -> None:
         decode_entry("w/x", 1, payload, entry_checksum("w/x", 1, payload))
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    made = MemoryOplogStore() if request.param == "memory" else SQLiteOplogStore(tmp_path / "o.db")
+    if request.param == "postgresql":
+        made = PostgresOplogStore(request.getfixturevalue("postgres_url"))
+    else:
+        made = MemoryOplogStore() if request.param == "memory" else SQLiteOplogStore(tmp_path / "o.db")
     yield made
     made.close()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from golemsim import MemoryOplogStore, OplogCorruption, SQLiteOplogStore, WorkerId
-from golemsim.core.oplog import PendingInvocation, decode_entry, encode_entry
+from golemsim.core.oplog import PendingInvocation, PostgresOplogStore, decode_entry, encode_entry
 from golemsim.core.oplog.decoded import DecodedEntries
 from golemsim.core.oplog.entries import entry_checksum
 from golemsim.core.oplog.snapshot import Snapshot
@@ -22,9 +22,12 @@ def entries(first: int, last: int) -> list[PendingInvocation]:
     return [PendingInvocation(f"k{i}", "add", [i], at_ms=i) for i in range(first, last + 1)]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    made = MemoryOplogStore() if request.param == "memory" else SQLiteOplogStore(tmp_path / "o.db", fsync=False)
+    if request.param == "postgresql":
+        made = PostgresOplogStore(request.getfixturevalue("postgres_url"))
+    else:
+        made = MemoryOplogStore() if request.param == "memory" else SQLiteOplogStore(tmp_path / "o.db", fsync=False)
     yield made
     made.close()
 

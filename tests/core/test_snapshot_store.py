@@ -1,4 +1,5 @@
-"""Snapshots and compaction in both oplog stores: the contract of OplogStore, on real SQLite files.
+"""Snapshots and compaction in every oplog store: the contract of OplogStore, on real SQLite files and
+a real PostgreSQL database.
 
 After ``compact(w, n)`` indexes do not move: ``length`` and the next append are unchanged,
 ``first_index`` is n + 1, ``read`` returns only hot entries (numbered from
@@ -17,7 +18,7 @@ import pytest
 
 from golemsim import BadRequest, MemoryOplogStore, OplogConflict, OplogCorruption, SQLiteOplogStore, WorkerId
 from golemsim.core.errors import OplogCompacted, SnapshotError
-from golemsim.core.oplog import OplogStore, PendingInvocation
+from golemsim.core.oplog import OplogStore, PendingInvocation, PostgresOplogStore
 from golemsim.core.oplog.snapshot import Snapshot
 
 W = WorkerId("kit", "w1")
@@ -32,9 +33,13 @@ def snap(index: int, data: bytes = b"state", version: int = 1) -> Snapshot:
     return Snapshot(index, version, "c0ffee", data, at_ms=1000 + index)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OplogStore]:
-    made: OplogStore = MemoryOplogStore() if request.param == "memory" else SQLiteOplogStore(tmp_path / "o.db")
+    made: OplogStore
+    if request.param == "postgresql":
+        made = PostgresOplogStore(request.getfixturevalue("postgres_url"))
+    else:
+        made = MemoryOplogStore() if request.param == "memory" else SQLiteOplogStore(tmp_path / "o.db")
     yield made
     made.close()
 

@@ -18,6 +18,7 @@ from .entries import (
     encode_entry,
 )
 from .memory_store import MemoryOplogStore
+from .postgres_store import PostgresOplogStore
 from .sqlite_store import SQLiteOplogStore
 from .store import OplogStore
 
@@ -36,6 +37,7 @@ __all__ = [
     "OplogEntry",
     "OplogStore",
     "PendingInvocation",
+    "PostgresOplogStore",
     "SQLiteOplogStore",
     "Suspend",
     "decode_entry",

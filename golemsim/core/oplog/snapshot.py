@@ -4,10 +4,13 @@ and the rules both stores apply to snapshots and compaction."""
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import BadRequest, OplogCompacted, OplogConflict, SnapshotError
 from ..ids import WorkerId
+from .decoded import DecodedEntries
+from .entries import OplogEntry
 
 
 @dataclass(frozen=True)
@@ -69,3 +72,19 @@ def dropped_error(worker: WorkerId, first: int, last: int) -> OplogCompacted:
     return OplogCompacted(
         f"{span} of worker {worker} {verb} dropped by compaction (without archive); its full history cannot be read"
     )
+
+
+def archived_entries(
+    decoded: DecodedEntries, worker: WorkerId, rows: Sequence[tuple[int, bytes, int]], start: int, last: int
+) -> list[OplogEntry]:
+    """The archived ``(index, payload, checksum)`` rows of ``start..last`` (ordered by index), decoded
+    and verified; OplogCompacted naming the first stretch of indexes missing from them (dropped)."""
+    first = max(start, 1)
+    whole = next((n for n, row in enumerate(rows) if row[0] != first + n), len(rows))  # rows before a gap
+    entries = decoded.decode(str(worker), rows[:whole])
+    expected = first + whole
+    if whole < len(rows):
+        raise dropped_error(worker, expected, rows[whole][0] - 1)
+    if expected <= last:
+        raise dropped_error(worker, expected, last)
+    return entries

@@ -33,9 +33,9 @@ from .decoded import DecodedEntries
 from .entries import OplogEntry, encode_entry, entry_checksum
 from .snapshot import (
     Snapshot,
+    archived_entries,
     check_compaction,
     check_snapshot_index,
-    dropped_error,
     snapshot_checksum,
     verified_snapshot,
 )
@@ -314,15 +314,7 @@ class SQLiteOplogStore:
             ).fetchall()
         finally:
             conn.execute("COMMIT")
-        first = max(start, 1)
-        whole = next((n for n, row in enumerate(rows) if row[0] != first + n), len(rows))  # rows before a gap
-        entries = self._decoded.decode(key, rows[:whole])
-        expected = first + whole
-        if whole < len(rows):
-            raise dropped_error(worker, expected, rows[whole][0] - 1)
-        if expected <= last:
-            raise dropped_error(worker, expected, last)
-        return entries
+        return archived_entries(self._decoded, worker, rows, start, last)
 
     # -- snapshots, compaction, deletion ----------------------------------------------------
 
