@@ -22,6 +22,7 @@ from .core.errors import BadRequest, DatabaseLocked
 from .core.history import History, analyze
 from .core.oplog.describe import describe_entry
 from .core.policy import RetryPolicy, SnapshotPolicy
+from .core.postgres import is_postgres_url, redacted
 from .core.promises import promise_owner
 from .core.services import ServiceRegistry, services_path
 from .gateway.definition import PROMISES_PATH
@@ -73,8 +74,14 @@ def open_to_change(db: str | Path, *, services: ServiceRegistry | None = None, r
 def open_to_read(db: str | Path) -> Executor:
     """Open the database read-only for a command that only looks (oplog, workers, templates, promise
     list): a missing file or one that is not a golemsim database is a bad request naming it, and
-    nothing is created or changed (a results folder's database stays as the run left it)."""
+    nothing is created or changed (a results folder's database stays as the run left it; an empty
+    PostgreSQL database gets no tables)."""
     return Executor.open(db, resume=False, exclusive=False, read_only=True)
+
+
+def shown(db: str | Path) -> str:
+    """The database as messages name it: a PostgreSQL URL without its password."""
+    return redacted(str(db)) if is_postgres_url(db) else str(db)
 
 
 def _history(ex: Executor, worker: WorkerId) -> History:
@@ -147,8 +154,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def default_services(db: str | Path) -> ShopServices:
-    """The CLI's external world: the shop's services on a ledger next to the database
-    (other service names are echoed by the same ledger)."""
+    """The CLI's external world: the shop's services on a ledger next to the database, or in it
+    for a PostgreSQL URL (other service names are echoed by the same ledger)."""
     return ShopServices(services_path(db))
 
 
@@ -213,7 +220,7 @@ def cmd_workers(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     if not infos:
-        print(f"no workers in {args.db}")
+        print(f"no workers in {shown(args.db)}")
         return 0
     cells = [(i.worker_id, i.worker_id.template, i.template_version, i.status.value, i.oplog_length) for i in infos]
     lines = table_lines(("WORKER", "TEMPLATE", "VERSION", "STATUS", "OPLOG"), cells, right=(2, 4))
@@ -352,7 +359,7 @@ def cmd_templates(args: argparse.Namespace) -> int:
     with open_to_read(args.db) as ex:
         infos = ex.list_templates()
     if not infos:
-        print(f"no templates deployed in {args.db}")
+        print(f"no templates deployed in {shown(args.db)}")
         return 0
     rows = [(i.name, i.version, f"{i.size / 1e6:.1f} MB", i.component_hash[:12]) for i in infos]
     print("\n".join(table_lines(("TEMPLATE", "VERSION", "SIZE", "SHA256"), rows, right=(1, 2))))
@@ -453,7 +460,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"golemsim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     database = argparse.ArgumentParser(add_help=False)  # the --db of every command that opens one
-    database.add_argument("--db", default=DEFAULT_DB, help=f"the executor's database (default: {DEFAULT_DB})")
+    database.add_argument(
+        "--db",
+        default=DEFAULT_DB,
+        help=f"the executor's database: a SQLite file, or a postgresql://USER[:PASSWORD]@HOST[:PORT]/NAME URL "
+        f"(default: {DEFAULT_DB})",
+    )
 
     p = sub.add_parser(
         "build",
@@ -694,6 +706,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (GolemError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # PostgreSQL's errors (psycopg is optional, so not imported here)
+        if not type(error).__module__.startswith("psycopg"):
+            raise
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"error: the database failed: {first_line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -14,6 +14,7 @@ from .engine import Engine
 from .environment import Environment
 from .errors import (
     BadRequest,
+    DatabaseLocked,
     GolemError,
     OplogCorruption,
     PromiseNotFound,
@@ -32,6 +33,7 @@ from .oplog.memory_store import MemoryOplogStore
 from .oplog.sqlite_store import SQLiteOplogStore
 from .oplog.store import OplogStore
 from .policy import ResourceLimits, RetryPolicy, SnapshotPolicy
+from .postgres import connect, is_postgres_url, redacted
 from .promises import promise_owner
 from .recovery import RecoveryInfo
 from .services import LedgerRegistry, ServiceRegistry, services_path
@@ -97,7 +99,8 @@ class Executor:
         self.templates = self.host.templates
         self.engine = self.host.engine
         self.environment = self.host.environment
-        self._lock_file: int | None = None
+        self._on_close: list[Callable[[], None]] = []
+        """What ``open`` made for this executor alone, undone last by ``close`` (locks, connections)."""
 
     @property
     def max_live_instances(self) -> int:
@@ -138,15 +141,25 @@ class Executor:
         read_only: bool = False,
         **options: Any,
     ) -> Executor:
-        """Open an executor on a SQLite database (``":memory:"`` for in-memory stores).
+        """Open an executor on a SQLite database (``":memory:"`` for in-memory stores), or on a
+        PostgreSQL database when ``path`` is a ``postgresql://`` (or ``postgres://``) URL.
 
-        ``services`` defaults to a local deduplicating ledger next to the database. With
-        ``resume`` (the default) every worker with unfinished invocations is recovered now.
-        ``exclusive`` takes a lock so that two executors never share one database.
+        ``services`` defaults to a local deduplicating ledger next to the database (for a URL,
+        its tables in the same database). With ``resume`` (the default) every worker with
+        unfinished invocations is recovered now. ``exclusive`` takes a lock so that two executors
+        never share one database: a lock file beside a SQLite file; for a URL a PostgreSQL
+        session advisory lock, held on a connection of its own for the executor's life (the
+        server drops it when the process dies). Either way DatabaseLocked, naming the database
+        (a URL without its password), when another executor holds it; ``close`` releases it.
         ``read_only`` is for looking only (oplogs, workers, templates): the database must exist
-        and is neither locked, changed nor migrated, and no ledger file is made (BadRequest
-        naming the path when it is missing or not a golemsim database).
+        and is neither locked, changed nor migrated, and no ledger is made (BadRequest naming
+        the path or URL when it is missing or not a golemsim database). For a URL the session is
+        read-only: no table is created and nothing can be written. ``fsync`` is SQLite's alone.
         """
+        if is_postgres_url(path):
+            return cls._open_postgres(
+                str(path), services=services, resume=resume, exclusive=exclusive, read_only=read_only, **options
+            )
         if read_only:
             if str(path) == ":memory:":
                 raise BadRequest("an in-memory database cannot be opened read-only")
@@ -166,8 +179,57 @@ class Executor:
             lock_fd = lock_database(db) if exclusive else None
             registry = services or LedgerRegistry(services_path(db))
             executor = cls(SQLiteOplogStore(db, fsync=fsync), SQLiteTemplateStore(db), services=registry, **options)
-            executor._lock_file = lock_fd
+            if lock_fd is not None:
+                executor._on_close.append(lambda: release_database(lock_fd))
         if resume:
+            executor.resume_all()
+        return executor
+
+    EXECUTOR_LOCK = 0x676F6C656D6578  # the PostgreSQL advisory lock of the one executor of a database ("golemex")
+
+    @classmethod
+    def _open_postgres(
+        cls,
+        url: str,
+        *,
+        services: ServiceRegistry | None,
+        resume: bool,
+        exclusive: bool,
+        read_only: bool,
+        **options: Any,
+    ) -> Executor:
+        """``open`` on a PostgreSQL URL: PostgresOplogStore, PostgresTemplateStore and (unless
+        ``services`` are given) the ledger, all in that database."""
+        from .oplog.postgres_store import PostgresOplogStore
+        from .postgres_templates import PostgresTemplateStore
+
+        closers: list[Callable[[], None]] = []  # what close() undoes after closing the oplogs, newest first
+        try:
+            if exclusive and not read_only:
+                lock = connect(url)
+                closers.insert(0, lock.close)  # closing the session releases its advisory lock
+                row = lock.execute("SELECT pg_try_advisory_lock(%s)", (cls.EXECUTOR_LOCK,)).fetchone()
+                if row is None or not row[0]:
+                    raise DatabaseLocked(f"database {redacted(url)} is in use by another executor process")
+            oplogs = PostgresOplogStore(url, read_only=read_only)
+            try:
+                templates = PostgresTemplateStore(url, read_only=read_only)
+                closers.insert(0, templates.close)
+                if services is None and read_only:
+                    services = LedgerRegistry(":memory:")
+                elif services is None:
+                    services = ledger = LedgerRegistry(services_path(url))
+                    closers.insert(0, ledger.close)
+                executor = cls(oplogs, templates, services=services, **options)
+            except BaseException:
+                oplogs.close()
+                raise
+        except BaseException:
+            for close in closers:
+                close()
+            raise
+        executor._on_close.extend(closers)
+        if resume and not read_only:
             executor.resume_all()
         return executor
 
@@ -485,9 +547,8 @@ class Executor:
                 host.release_queue(slot)  # parked invocations: their callers hear why
         self.oplogs.close()
         self.engine.stop()
-        if self._lock_file is not None:
-            release_database(self._lock_file)
-            self._lock_file = None
+        while self._on_close:
+            self._on_close.pop(0)()
 
     def halt(self) -> None:
         """Stop at once and write nothing more, as a crash would (the simulation's node crash)."""

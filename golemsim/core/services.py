@@ -8,13 +8,14 @@ ServiceUnavailable for a transient failure (retried under the retry policy).
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import GolemError
+from .postgres import is_postgres_url
+from .sql_connection import SQLConnection
 
 
 class ServiceRejected(GolemError):
@@ -33,9 +34,12 @@ class ExternalService(Protocol):
 
 def services_path(db: str | Path) -> str | Path:
     """Where the local services of an executor database keep their ledger: ``<db>-services.db``
-    beside it (``":memory:"`` for an in-memory database)."""
+    beside it (``":memory:"`` for an in-memory database). For a PostgreSQL URL it is the same
+    database: the ledger's tables live beside the executor's."""
     if str(db) == ":memory:":
         return ":memory:"
+    if is_postgres_url(db):
+        return str(db)
     path = Path(db)
     return path.with_name(path.name + "-services.db")
 
@@ -77,11 +81,15 @@ class _KeyLock:
 
 
 class LedgerService:
-    """A real local service backed by a SQLite ledger that deduplicates by idempotency key.
+    """A real local service backed by a ledger that deduplicates by idempotency key.
 
-    Every request is recorded in ``requests``; the first request of a key is applied and its
+    The ledger is a SQLite file, or a PostgreSQL database when ``path`` is a ``postgresql://``
+    URL. Every request is recorded in ``requests``; the first request of a key is applied and its
     answer kept in ``applied``; a repeat of the key gets that answer back without being applied
     again. ``dedupe=False`` applies every request (to show what breaks without it).
+
+    On PostgreSQL the check and the apply of a key run in one transaction holding an advisory
+    lock on (service, key), so several processes sharing the database apply a key once.
     """
 
     SCHEMA = """
@@ -98,15 +106,16 @@ class LedgerService:
     def __init__(
         self, path: str | Path, *, name: str = "ledger", behaviour: Behaviour = echo, dedupe: bool = True
     ) -> None:
-        self.path = Path(path)
+        self.path: str | Path = str(path) if is_postgres_url(path) else Path(path)
         self.name = name
         self.behaviour = behaviour
         self.dedupe = dedupe
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[str, str], _KeyLock] = {}
-        self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.executescript(self.SCHEMA)
+        self._conn = SQLConnection(self.path)
+        self._conn.script(self.SCHEMA)
+        self._idle: list[SQLConnection] = []
+        """PostgreSQL: connections for requests in flight (each key's transaction has its own)."""
 
     def for_service(self, name: str) -> ExternalService:
         """The same ledger, answering as the service ``name``."""
@@ -135,6 +144,8 @@ class LedgerService:
                     del self._key_locks[key]  # only keys in flight hold a lock
 
     def _apply_once(self, service: str, operation: str, payload: Any, idempotency_key: str) -> Any:
+        if self._conn.postgres:
+            return self._apply_once_shared(service, operation, payload, idempotency_key)
         with self._lock:
             self._conn.execute(
                 "INSERT INTO requests (service, operation, idempotency_key, payload) VALUES (?, ?, ?, ?)",
@@ -153,6 +164,42 @@ class LedgerService:
                 (service, operation, idempotency_key, json.dumps(payload), json.dumps(result)),
             )
         return result
+
+    def _apply_once_shared(self, service: str, operation: str, payload: Any, idempotency_key: str) -> Any:
+        """PostgreSQL: check and apply in one transaction under the key's advisory lock."""
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = SQLConnection(self.path)
+        try:
+            request = (service, operation, idempotency_key, json.dumps(payload))
+            conn.execute(
+                "INSERT INTO requests (service, operation, idempotency_key, payload) VALUES (?, ?, ?, ?)", request
+            )
+            with conn.transaction(lock=json.dumps(["golemsim ledger", service, idempotency_key])):
+                if self.dedupe:
+                    row = conn.execute(
+                        "SELECT result FROM applied WHERE service = ? AND idempotency_key = ? ORDER BY seq LIMIT 1",
+                        (service, idempotency_key),
+                    ).fetchone()
+                    if row is not None:
+                        return json.loads(row[0])
+                result = self.behaviour(service, operation, payload)
+                conn.execute(
+                    "INSERT INTO applied (service, operation, idempotency_key, payload, result) VALUES (?, ?, ?, ?, ?)",
+                    (*request, json.dumps(result)),
+                )
+            return result
+        finally:
+            with self._lock:
+                self._idle.append(conn)
+
+    def close(self) -> None:
+        """Close the ledger's connections."""
+        with self._lock:
+            for conn in [self._conn, *self._idle]:
+                conn.close()
+            self._idle.clear()
 
     def applied(self, idempotency_key: str | None = None) -> list[tuple[str, str, str, Any]]:
         """Applied effects as (service, operation, key, payload), oldest first."""
@@ -189,7 +236,8 @@ class _LedgerView:
 
 
 class LedgerRegistry(ServiceRegistry):
-    """Every service name is served by one shared ledger file (the CLI's default)."""
+    """Every service name is served by one shared ledger (the CLI's default): a SQLite file, or
+    a PostgreSQL database for a URL."""
 
     def __init__(self, path: str | Path, *, behaviour: Behaviour = echo, dedupe: bool = True) -> None:
         super().__init__()
@@ -202,3 +250,6 @@ class LedgerRegistry(ServiceRegistry):
             view = self.ledger.for_service(name)
             self.register(name, view)
             return view
+
+    def close(self) -> None:
+        self.ledger.close()

@@ -134,7 +134,8 @@ class _InFlight:
 
 
 ServicesFactory = Callable[[str | Path], ServiceRegistry]
-"""Makes the external services from the path of their ledger file (``<db>-services.db``)."""
+"""Makes the external services from where their ledger lives: the path of a ledger file
+(``<db>-services.db``), or for a PostgreSQL database its URL (the ledger's tables live in it)."""
 
 
 def services_factory(spec: str) -> ServicesFactory:
@@ -151,7 +152,8 @@ def services_factory(spec: str) -> ServicesFactory:
 
 
 def make_services(spec: str | None, db: str | Path) -> ServiceRegistry:
-    """The external services ``serve`` runs with, their ledger beside the database.
+    """The external services ``serve`` runs with, their ledger beside the database (in it, for a
+    PostgreSQL URL: see services_path).
 
     ``spec`` (``module:callable``, from ``--services`` or the definition's ``services:``) names
     the factory; with none, a plain deduplicating ledger that answers every service name by

@@ -1,4 +1,4 @@
-"""The real local shop services: one SQLite ledger that deduplicates by idempotency key.
+"""The real local shop services: one ledger (SQLite, or PostgreSQL) that deduplicates by idempotency key.
 
 Every request is written to ``shop_requests`` with its outcome. The first request of a
 (service, key) pair is applied in the same transaction that records it, so an effect and
@@ -10,7 +10,6 @@ after they were applied (the case idempotency keys exist for).
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Mapping
@@ -18,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..core.postgres import is_postgres_url
 from ..core.services import ExternalService, LedgerService, ServiceRegistry, ServiceRejected, ServiceUnavailable
+from ..core.sql_connection import SQLConnection
 from . import rules
 from .contracts import SERVICES
 
@@ -38,11 +39,17 @@ class ShopFailures:
 
 
 class ShopServices(ServiceRegistry):
-    """Inventory, payment, shipping, warehouse and email on one SQLite ledger file.
+    """Inventory, payment, shipping, warehouse and email on one ledger: a SQLite file, or the
+    PostgreSQL database of a ``postgresql://`` URL.
 
-    Other service names fall back to a generic echoing ledger in the same file, so templates
+    Other service names fall back to a generic echoing ledger in the same database, so templates
     outside the shop keep working. ``dedupe=False`` applies every repeat (to show what breaks).
+    Each request is served in one transaction holding the ledger's write lock (SQLite's, or a
+    PostgreSQL advisory lock), so processes sharing the ledger apply each key once.
     """
+
+    LOCK = "golemsim shop ledger"
+    """The PostgreSQL advisory lock every shop transaction holds (one at a time, as on SQLite)."""
 
     SCHEMA = """
     CREATE TABLE IF NOT EXISTS shop_requests (
@@ -67,15 +74,14 @@ class ShopServices(ServiceRegistry):
         super().__init__()
         self.generic = LedgerService(path)
         """Serves every other service name by echoing (see golemsim.core.services)."""
-        self.path = Path(path)
+        self.path: str | Path = str(path) if is_postgres_url(path) else Path(path)
         self.default_stock = default_stock
         self.dedupe = dedupe
         self.failures = failures or ShopFailures()
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.executescript(self.SCHEMA)
-        self._store = _SQLiteShopStore(self._conn, default_stock)
+        self._conn = SQLConnection(self.path)
+        self._conn.script(self.SCHEMA)
+        self._store = _SQLShopStore(self._conn, default_stock)
         for sku, quantity in (stock or {}).items():
             self.set_stock(sku, quantity)
         for name in SERVICES:
@@ -132,13 +138,8 @@ class ShopServices(ServiceRegistry):
             if service in self.failures.unavailable:
                 self._record(service, operation, key, payload, "unavailable", f"{service} is unavailable")
                 raise ServiceUnavailable(f"{service} is unavailable")
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._conn.transaction(lock=self.LOCK):
                 answer = self._answer(service, operation, payload, key)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
             if self.failures.timeouts.get(service, 0) > 0:
                 self.failures.timeouts[service] -= 1
                 raise ServiceUnavailable(f"{service}.{operation} timed out (the request was applied)")
@@ -175,6 +176,7 @@ class ShopServices(ServiceRegistry):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+        self.generic.close()
 
 
 class _ShopService:
@@ -188,10 +190,10 @@ class _ShopService:
         return self.services.handle(self.name, operation, payload, idempotency_key)
 
 
-class _SQLiteShopStore:
+class _SQLShopStore:
     """rules.ShopStore on the ledger's connection (called inside its transactions)."""
 
-    def __init__(self, conn: sqlite3.Connection, default_stock: int) -> None:
+    def __init__(self, conn: SQLConnection, default_stock: int) -> None:
         self.conn = conn
         self.default_stock = default_stock
 
@@ -209,7 +211,7 @@ class _SQLiteShopStore:
     def next_id(self, prefix: str) -> str:
         self.conn.execute(
             "INSERT INTO shop_counters (prefix, value) VALUES (?, 1)"
-            " ON CONFLICT (prefix) DO UPDATE SET value = value + 1",
+            " ON CONFLICT (prefix) DO UPDATE SET value = shop_counters.value + 1",
             (prefix,),
         )
         (value,) = self.conn.execute("SELECT value FROM shop_counters WHERE prefix = ?", (prefix,)).fetchone()
