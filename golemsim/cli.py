@@ -370,6 +370,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .gateway import serve
 
     logging.getLogger("golemsim.gateway").setLevel(logging.INFO)  # one line a request on stderr
+    logging.getLogger("golemsim.scaleout").setLevel(logging.INFO)  # shards taken and given up
     timeout = args.request_timeout if args.request_timeout > 0 else None
     return serve(
         args.api,
@@ -379,6 +380,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         services=args.services,
         suspend_after=args.suspend_after,
         request_timeout=timeout,
+        shards=args.shards,
+        lease_seconds=args.lease_seconds,
+        advertise=args.advertise,
     )
 
 
@@ -594,6 +598,31 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="answer 504 'pending' (with the idempotency key to ask again with) when an invocation has not "
         "finished by then; it runs on (default 30; 0 waits for ever)",
+    )
+    several = p.add_argument_group(
+        "several processes over one PostgreSQL database (--db postgresql://...)",
+        "start `serve` as often as you like, on one machine or many: the processes split the workers' shards "
+        "by leases in the database and forward each request to the worker's owner",
+    )
+    several.add_argument(
+        "--shards",
+        type=int,
+        metavar="N",
+        help="how many shards the workers are split into (set by the first "
+        "process on a database, fixed after; default 16)",
+    )
+    several.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="a process silent this long loses its shards to the others (default 5)",
+    )
+    several.add_argument(
+        "--advertise",
+        metavar="URL",
+        help="the URL the other processes reach this one at (default: the one it "
+        "listens on; set it when listening on 0.0.0.0)",
     )
     p.set_defaults(run=cmd_serve)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from ..core.errors import BadRequest
+from ..core.postgres import is_postgres_url
 from ..core.services import LedgerRegistry, ServiceRegistry, services_path
 from .check import check_against_templates
 from .definition import ApiDefinition, load_api_definition
@@ -178,6 +179,30 @@ def deploy_missing(executor: Executor, definition: ApiDefinition, out: IO[str]) 
     return done
 
 
+def _open_single_server(
+    definition: ApiDefinition,
+    db: str | Path,
+    services: ServiceRegistry,
+    host: str,
+    port: int,
+    suspend_after: float,
+    request_timeout: float | None,
+    err: IO[str],
+) -> tuple[GatewayServer, Callable[[], None]]:
+    """The one executor of a SQLite database, deployed and checked, and its server."""
+    from ..core.executor import Executor
+
+    executor = Executor.open(db, services=services, suspend_after=suspend_after)
+    try:
+        deploy_missing(executor, definition, err)
+        backend = ExecutorBackend(executor, timeout=request_timeout)
+        check_against_templates(definition, backend.functions)
+        return GatewayServer(Gateway(definition, backend), host, port), executor.close
+    except BaseException:
+        executor.close()
+        raise
+
+
 def serve(
     api: str | Path,
     db: str | Path = "golem.db",
@@ -189,6 +214,9 @@ def serve(
     request_timeout: float | None = REQUEST_TIMEOUT_SECONDS,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    shards: int | None = None,
+    lease_seconds: float = 5.0,
+    advertise: str | None = None,
 ) -> int:
     """Load the definition, open the executor, deploy what is missing, check the routes, and serve until a signal.
 
@@ -199,21 +227,34 @@ def serve(
     with the idempotency key to ask again with (None: wait for ever).
     Prints the URL on one line to ``stdout`` once listening; SIGTERM or SIGINT stop it cleanly
     (requests in flight finish, then the executor closes). Returns the exit code.
-    """
-    from ..core.executor import Executor
 
+    On a PostgreSQL ``db`` this process is one of any number serving the same API over the same
+    database (golemsim.scaleout): it holds leases on a fair share of the ``shards`` (fixed by the
+    first process; default 16), renewed every third of ``lease_seconds``, and forwards a request
+    for a worker of another process's shard to that process. ``advertise`` is the URL the others
+    reach it at (default: the URL it listens on).
+    """
     out, err = stdout or sys.stdout, stderr or sys.stderr
     definition = load_api_definition(api)
     registry = make_services(services or definition.services, db)
-    executor = Executor.open(db, services=registry, suspend_after=suspend_after)
-    try:
-        deploy_missing(executor, definition, err)
-        backend = ExecutorBackend(executor, timeout=request_timeout)
-        check_against_templates(definition, backend.functions)
-        server = GatewayServer(Gateway(definition, backend), host, port)
-    except BaseException:
-        executor.close()
-        raise
+    if is_postgres_url(db):
+        from ..scaleout.serve import open_node_server
+
+        server, close = open_node_server(
+            definition,
+            str(db),
+            registry,
+            host=host,
+            port=port,
+            suspend_after=suspend_after,
+            request_timeout=request_timeout,
+            shards=shards,
+            lease_seconds=lease_seconds,
+            advertise=advertise,
+            err=err,
+        )
+    else:
+        server, close = _open_single_server(definition, db, registry, host, port, suspend_after, request_timeout, err)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -234,7 +275,7 @@ def serve(
         finished = server.close()
         if not finished:
             print("requests still running after 30 s; closing anyway", file=err, flush=True)
-        executor.close()
+        close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print("stopped", file=err, flush=True)

@@ -31,9 +31,18 @@ class ServeProcess:
     """``python -m golemsim serve --port 0`` on a real database; reads the URL it prints."""
 
     def __init__(
-        self, api: Path, db: Path, *extra: str, startup_timeout: float = 300.0, python_path: Path | None = None
+        self,
+        api: Path,
+        db: Path | str,
+        *extra: str,
+        startup_timeout: float = 300.0,
+        python_path: Path | None = None,
+        log_dir: Path | None = None,
     ) -> None:
-        self.log_path = db.with_name(db.name + f".serve-{time.monotonic_ns()}.log")
+        """``db`` is a SQLite file (the log goes beside it) or a PostgreSQL URL (give ``log_dir``)."""
+        folder = log_dir or Path(db).parent
+        name = Path(db).name if isinstance(db, Path) else "postgres"
+        self.log_path = folder / f"{name}.serve-{time.monotonic_ns()}.log"
         self._log = self.log_path.open("w")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         if python_path is not None:  # where a --services factory of the tests lives
