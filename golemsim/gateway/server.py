@@ -31,6 +31,9 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 class _Handler(BaseHTTPRequestHandler):
     server: GatewayServer
     server_version = "golemsim"
+    protocol_version = "HTTP/1.1"  # keep-alive: every answer has a Content-Length
+    timeout = 60
+    """An idle kept-alive connection is closed after this many seconds."""
 
     def _dispatch(self) -> None:
         started = time.perf_counter()
@@ -90,6 +93,8 @@ class GatewayServer(ThreadingHTTPServer):
     """Serves one Gateway over HTTP; ``close()`` waits for the requests in flight."""
 
     daemon_threads = True
+    request_queue_size = 128
+    """Connections waiting to be accepted (the stdlib's 5 resets clients under load)."""
 
     def __init__(self, gateway: Gateway, host: str = "127.0.0.1", port: int = 0) -> None:
         self.gateway = gateway
