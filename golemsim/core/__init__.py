@@ -20,6 +20,7 @@ from .errors import (
     BuildError,
     CallCycle,
     DatabaseLocked,
+    Fenced,
     FunctionNotFound,
     GolemError,
     InvalidComponent,
@@ -41,7 +42,7 @@ from .history import WorkerStatus
 from .history import analyze as analyze
 from .history import skipped_indexes as skipped_indexes
 from .ids import WorkerId
-from .oplog import MemoryOplogStore, OplogEntry, OplogStore, SQLiteOplogStore
+from .oplog import MemoryOplogStore, OplogEntry, OplogStore, PostgresOplogStore, SQLiteOplogStore
 from .oplog.snapshot import Snapshot as Snapshot
 from .policy import ResourceLimits, RetryPolicy, SnapshotPolicy
 from .promises import promise_owner as promise_owner
@@ -71,6 +72,7 @@ __all__ = [
     "Environment",
     "Executor",
     "ExternalService",
+    "Fenced",
     "FunctionNotFound",
     "FunctionSignature",
     "GolemError",
@@ -84,6 +86,7 @@ __all__ = [
     "OplogCorruption",
     "OplogEntry",
     "OplogStore",
+    "PostgresOplogStore",
     "PromiseNotFound",
     "RealEnvironment",
     "RecoveryInfo",
