@@ -359,6 +359,10 @@ class TemplateRegistry:
             self._compiled[(name, version, digest)] = compiled
         return TemplateInfo(name, version, digest, len(data), [str(s) for s in compiled.functions.values()])
 
+    def forget_versions(self) -> None:
+        """Look versions up in the store again (another process sharing it may have deployed one)."""
+        self._resolved = {}
+
     def get(self, name: str, version: int | None = None) -> CompiledTemplate:
         """The compiled template version (the newest when ``version`` is None); compiled once per hash."""
         resolved = self._resolved.get((name, version))

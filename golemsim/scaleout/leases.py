@@ -18,9 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.errors import BadRequest
+from ..core.errors import BadRequest, DatabaseLocked
+from ..core.executor import Executor
 from ..core.oplog.postgres_store import LEASES_SCHEMA
-from ..core.postgres import connect
+from ..core.postgres import connect, redacted
 from .lease_plan import Lease, LeasePlan, plan_round
 
 log = logging.getLogger("golemsim.scaleout")
@@ -76,6 +77,15 @@ class ShardLeases:
             self._conn.execute("SELECT pg_advisory_xact_lock(7341)")  # one schema creator at a time
             self._conn.execute(LEASES_SCHEMA)
             self._conn.execute(MEMBERS_SCHEMA)
+        # Shared among the serve processes, for this connection's life: a lone executor
+        # (Executor.open, which takes it exclusively) and the serve processes exclude each other.
+        row = self._conn.execute("SELECT pg_try_advisory_lock_shared(%s)", (Executor.EXECUTOR_LOCK,)).fetchone()
+        if not (row and row[0]):
+            self._conn.close()
+            raise DatabaseLocked(
+                f"{redacted(url)} is open by a lone executor (Executor.open or a golemsim command that writes); "
+                "stop it before starting serve processes"
+            )
 
     def shard_count(self, wanted: int | None) -> int:
         """The database's shard count: set by the first process (``wanted`` or the default), fixed after.

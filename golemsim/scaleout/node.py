@@ -93,6 +93,7 @@ class ExecutorNode:
         started = time.monotonic()
         round_ = self.leases.heartbeat(self.shards)
         self._last_renewed = started
+        self.templates.forget_versions()  # a version deployed by another process is seen within a heartbeat
         with self._lock:
             self.routes = round_.leases
             for shard in sorted(self.hosts):

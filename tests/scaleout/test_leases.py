@@ -61,3 +61,20 @@ def test_a_different_shard_count_is_refused(postgres_url: str) -> None:
             leases.shard_count(4)
     finally:
         leases.close()
+
+
+def test_serve_processes_and_a_lone_executor_exclude_each_other(postgres_url: str) -> None:
+    from golemsim import DatabaseLocked, Executor
+
+    member = ShardLeases(postgres_url, "a", "http://a")
+    second = ShardLeases(postgres_url, "b", "http://b")  # serve processes share the database
+    with pytest.raises(DatabaseLocked, match="another executor|in use|locked"):
+        Executor.open(postgres_url)
+    member.close()
+    second.close()
+    lone = Executor.open(postgres_url)
+    try:
+        with pytest.raises(DatabaseLocked, match="lone executor"):
+            ShardLeases(postgres_url, "c", "http://c")
+    finally:
+        lone.close()
