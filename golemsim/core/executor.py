@@ -207,7 +207,7 @@ class Executor:
         try:
             if exclusive and not read_only:
                 lock = connect(url)
-                closers.insert(0, lock.close)  # closing the session releases its advisory lock
+                closers.insert(0, lambda: _unlock_and_close(lock))
                 row = lock.execute("SELECT pg_try_advisory_lock(%s)", (cls.EXECUTOR_LOCK,)).fetchone()
                 if row is None or not row[0]:
                     raise DatabaseLocked(f"database {redacted(url)} is in use by another executor process")
@@ -553,3 +553,14 @@ class Executor:
     def halt(self) -> None:
         """Stop at once and write nothing more, as a crash would (the simulation's node crash)."""
         self.host.halt()
+
+
+def _unlock_and_close(lock: Any) -> None:
+    """Release the executor's advisory lock, then its session. Unlocking first matters: the
+    server ends a closed session's locks only once it notices, so a next open could be refused."""
+    try:
+        lock.execute("SELECT pg_advisory_unlock_all()")
+    except Exception:  # a broken session: closing it (or its end) releases the lock anyway
+        pass
+    finally:
+        lock.close()

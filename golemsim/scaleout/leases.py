@@ -175,4 +175,11 @@ class ShardLeases:
                 self._conn.execute("SELECT pg_advisory_unlock(7342)")
 
     def close(self) -> None:
-        self._conn.close()
+        """Close the session, releasing its shared executor lock first (the server would only
+        notice a closed session a moment later)."""
+        try:
+            self._conn.execute("SELECT pg_advisory_unlock_all()")
+        except Exception:  # a broken session: closing it (or its end) releases the lock anyway
+            pass
+        finally:
+            self._conn.close()

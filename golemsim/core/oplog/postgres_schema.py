@@ -62,6 +62,20 @@ LENGTH_QUERY = (
     "SELECT coalesce(greatest((SELECT max(idx) FROM oplog WHERE worker = %(w)s),"
     " (SELECT through_idx FROM oplog_compacted WHERE worker = %(w)s)), 0)"
 )
+_APPEND = (
+    "INSERT INTO oplog (worker, idx, kind, payload, checksum)"
+    " SELECT %(w)s, r.idx, r.kind, r.payload, r.checksum"
+    " FROM unnest(%(idx)s::bigint[], %(kind)s::text[], %(payload)s::bytea[], %(checksum)s::bigint[])"
+    " AS r(idx, kind, payload, checksum)"
+    " WHERE (" + LENGTH_QUERY.removeprefix("SELECT ") + ") = %(first)s - 1"
+)
+APPEND = _APPEND
+"""Append a batch in one statement if ``first`` is the next free index; inserts nothing otherwise."""
+APPEND_FENCED = (
+    _APPEND + " AND EXISTS (SELECT 1 FROM shard_leases WHERE shard = %(shard)s AND epoch = %(epoch)s FOR SHARE)"
+)
+"""APPEND, and only while the shard's lease is at the writer's epoch (FOR SHARE: a takeover, an
+UPDATE of that row, waits for this statement's commit; after it, this finds the new epoch)."""
 WORKERS_QUERY = (
     "SELECT worker, max(n) FROM (SELECT worker, max(idx) AS n FROM oplog GROUP BY worker"
     " UNION ALL SELECT worker, through_idx FROM oplog_compacted) AS lengths GROUP BY worker ORDER BY worker"

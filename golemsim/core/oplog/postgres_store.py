@@ -47,6 +47,8 @@ from .decoded import DecodedEntries
 from .entries import OplogEntry, encode_entry, entry_checksum
 from .fenced_store import Fence, FencedOplogStore
 from .postgres_schema import (
+    APPEND,
+    APPEND_FENCED,
     LEASES_SCHEMA,
     SCHEMA,
     SCHEMA_LOCK,
@@ -191,12 +193,32 @@ class PostgresOplogStore:
             payload = encode_entry(entry)
             index = first_index + offset
             rows.append((key, index, entry.kind, payload, entry_checksum(key, index, payload)))
+        if rows:
+            with self._conn() as conn:
+                # One statement, one round trip: it inserts only when the fence holds and the
+                # index is the next free one (a concurrent append at the same index hits the
+                # primary key: OplogConflict). Only when it inserted nothing do we ask why.
+                inserted = conn.execute(
+                    APPEND_FENCED if fence is not None else APPEND,
+                    {
+                        "w": key,
+                        "first": first_index,
+                        "idx": [row[1] for row in rows],
+                        "kind": [row[2] for row in rows],
+                        "payload": [row[3] for row in rows],
+                        "checksum": [row[4] for row in rows],
+                        "shard": fence.shard if fence is not None else None,
+                        "epoch": fence.epoch if fence is not None else None,
+                    },
+                ).rowcount
+            if inserted == len(rows):
+                return
         with self._conn() as conn, conn.transaction():
             self._check_fence(conn, fence)
             length = oplog_length(conn, key)
             if first_index != length + 1:
                 raise OplogConflict(f"append to {worker} at {first_index}, but its oplog has {length} entries")
-            if rows:
+            if rows:  # the conditions held a moment ago and hold now: insert as a transaction
                 with conn.cursor() as cursor:
                     cursor.executemany("INSERT INTO oplog VALUES (%s, %s, %s, %s, %s)", rows)
 
