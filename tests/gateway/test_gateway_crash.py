@@ -10,17 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from support import CHECKOUT_STEPS, CHILDREN, SHOP_API, ServeProcess
+from support import CHECKOUT_STEPS, CHILDREN, LAMP_ORDER, SHOP_API, ServeProcess
 
 from golemsim.shop import ShopServices
-
-ORDER = {
-    "email": "ada@example.com",
-    "items": [{"sku": "lamp", "quantity": 2, "unit-price-cents": 1500}],
-    "payment-method": "card-ok",
-    "address": {"name": "Ada", "street": "1 Loop St", "city": "Delft", "postcode": "2611", "country": "NL"},
-    "currency": "EUR",
-}
 
 
 def wait_until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -41,7 +33,7 @@ def test_a_checkout_killed_mid_way_completes_after_restart_with_each_effect_once
 
     def client() -> None:
         try:
-            first.request("POST", "/checkout", ORDER, headers=headers)
+            first.request("POST", "/checkout", LAMP_ORDER, headers=headers)
         except (ConnectionError, http.client.HTTPException) as error:
             lost.append(error)  # the server died under the request: expected
 
@@ -61,7 +53,7 @@ def test_a_checkout_killed_mid_way_completes_after_restart_with_each_effect_once
         # The retry with the same key reaches the same worker; 503 while it is recovering.
         deadline = time.monotonic() + 120
         while True:
-            reply = second.request("POST", "/checkout", ORDER, headers=headers)
+            reply = second.request("POST", "/checkout", LAMP_ORDER, headers=headers)
             if reply.status != 503 or time.monotonic() > deadline:
                 break
             time.sleep(float(reply.header("Retry-After") or 1) / 4)

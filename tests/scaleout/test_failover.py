@@ -13,20 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SHARDS, owners, serving, wait_for_split
-from support import CHECKOUT_STEPS, CHILDREN, SHOP_API, ServeProcess
+from support import CHECKOUT_STEPS, CHILDREN, LAMP_ORDER, SHOP_API, ServeProcess
+from support.several_serves import SHARDS, owners, serving, wait_for_split
 
 from golemsim.shop import ShopServices
 
 ORDERS = 30
 LEASE_SECONDS = 2.0
-ORDER = {
-    "email": "ada@example.com",
-    "items": [{"sku": "lamp", "quantity": 2, "unit-price-cents": 1500}],
-    "payment-method": "card-ok",
-    "address": {"name": "Ada", "street": "1 Loop St", "city": "Delft", "postcode": "2611", "country": "NL"},
-    "currency": "EUR",
-}
 
 
 def check_out(order: int, processes: list[ServeProcess], answers: dict[int, dict[str, object]]) -> None:
@@ -36,7 +29,7 @@ def check_out(order: int, processes: list[ServeProcess], answers: dict[int, dict
     for attempt in itertools.count():
         process = processes[(order + attempt) % len(processes)]
         try:
-            reply = process.request("POST", "/checkout", ORDER, headers=headers)
+            reply = process.request("POST", "/checkout", LAMP_ORDER, headers=headers)
             if reply.status == 201:
                 answers[order] = reply.body
                 return

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import name_on, owner_of, serving, wait_for_split
 from support import TEMPLATES, TESTKIT
+from support.several_serves import name_on, owner_of, serving, wait_for_split
 
 COUNTER_API = TEMPLATES / "counter.api.yaml"
 

@@ -24,7 +24,7 @@ from .paths import (
     TESTS,
 )
 from .repo_copy import copy_repository, repository_files, tracked_mode
-from .shop import CHECKOUT_STEPS
+from .shop import CHECKOUT_STEPS, LAMP_ORDER
 from .sim_runs import COUNTERS_WITH_A_CRASH, experiment, failed, registry, run
 from .waiting import wait_for, worker_status
 
@@ -37,6 +37,7 @@ __all__ = [
     "COUNTER",
     "COUNTERS_WITH_A_CRASH",
     "C_CLOCK",
+    "LAMP_ORDER",
     "ROOT",
     "SHOPPING_CART",
     "SHOP_API",

@@ -8,9 +8,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-from support import ServeProcess
 
 from golemsim.core.ids import WorkerId, shard_of
+
+from .gateway_client import ServeProcess
 
 SHARDS = 16
 
