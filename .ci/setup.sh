@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything golemsim needs, and is fast when repeated:
-#   a virtual env in .venv, the package with its dev, plot, widget, notebook and campaign (Dask) tools, Debian's chromium
-#   (when missing and we are root), Debian's clang + lld + wasi-libc and the npm tools of tools/wasm-toolchain
-#   (jco, for the C components of tests/core/test_wasi_components.py), and the template builds
+#   a virtual env in .venv, the package with its dev, plot, widget, notebook, campaign (Dask) and docs (MkDocs)
+#   tools, Debian's chromium (when missing and we are root), Debian's clang + lld + wasi-libc and the npm tools of
+#   tools/wasm-toolchain (jco, for the C components of tests/core/test_wasi_components.py), and the template builds
 #   (componentize-py, and the C ones, cached in ~/.cache/golemsim by a hash of each template's sources).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +30,7 @@ stamp=".venv/.golemsim-installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
     echo "==> installing golemsim and its dependencies into .venv"
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e '.[dev,plots,widgets,notebooks,campaign,postgres]'
+    .venv/bin/python -m pip install --quiet -e '.[dev,plots,widgets,notebooks,campaign,postgres,docs]'
     rm -f .venv/.golemsim-installed-*
     touch "$stamp"
 fi
