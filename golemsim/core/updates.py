@@ -33,6 +33,12 @@ class UpdateOutcome:
     mode: str
     reason: str | None = None
 
+    def __str__(self) -> str:
+        """One line for people: ``updated to v2 (auto)``, or why it failed and the version kept."""
+        if self.succeeded:
+            return f"updated to v{self.version} ({self.mode})"
+        return f"update ({self.mode}) failed, the worker still runs v{self.version}: {self.reason}"
+
 
 def migrate(
     mode: str,
