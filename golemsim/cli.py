@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .core import Executor, GolemError, InvocationFailed, WorkerId, build_template
+from .core import Engine, Executor, GolemError, InvocationFailed, WorkerId, build_template
 from .core.errors import BadRequest, DatabaseLocked
 from .core.history import History, analyze
 from .core.oplog.describe import describe_entry
@@ -25,6 +25,7 @@ from .core.policy import RetryPolicy, SnapshotPolicy
 from .core.postgres import is_postgres_url, redacted
 from .core.promises import promise_owner
 from .core.services import ServiceRegistry, services_path
+from .core.warm import warm_template
 from .gateway.definition import PROMISES_PATH
 from .shop import ShopServices
 from .text_table import table_lines
@@ -96,6 +97,23 @@ def cmd_build(args: argparse.Namespace) -> int:
     built = build_template(args.folder, force=args.force)
     state = "prebuilt" if built.prebuilt else "cached" if built.cached else "built"
     print(f"{built.name} v{built.version}: {state} {built.wasm_path}")
+    return 0
+
+
+def cmd_warm(args: argparse.Namespace) -> int:
+    folders = [Path(folder) for folder in args.folders]
+    engine = Engine()
+    for n, folder in enumerate(folders, 1):
+        print(f"[{n}/{len(folders)}] {folder}: building and compiling ...", flush=True)
+        warmed = warm_template(folder, engine=engine)
+        built = "prebuilt" if warmed.built.prebuilt else "cached" if warmed.built.cached else "built"
+        compiled = "compiled" if warmed.compiled else "cached"
+        print(
+            f"[{n}/{len(folders)}] {warmed.built.name} v{warmed.built.version}: {built} "
+            f"({warmed.build_seconds:.1f} s), {compiled} ({warmed.compile_seconds:.1f} s)",
+            flush=True,
+        )
+    print(f"{len(folders)} templates warm in {engine.cache_dir}")
     return 0
 
 
@@ -479,6 +497,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder")
     p.add_argument("--force", action="store_true", help="rebuild even if the sources did not change")
     p.set_defaults(run=cmd_build)
+
+    p = sub.add_parser(
+        "warm",
+        help="build template folders and compile their components, so that later runs find both in the cache",
+        description="Build each template folder into a component (cached by source hash) and compile it with "
+        "wasmtime into the cache of compiled code ($GOLEMSIM_CACHE_DIR, else ~/.cache/golemsim), where notebooks' "
+        "kernels and other golemsim processes read it: their first deploy then compiles nothing.",
+    )
+    p.add_argument("folders", nargs="+", metavar="FOLDER", help="a template folder (holding golemsim.toml)")
+    p.set_defaults(run=cmd_warm)
 
     p = sub.add_parser(
         "deploy",

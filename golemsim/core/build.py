@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import logging
 import os
 import shutil
 import subprocess
@@ -27,9 +26,8 @@ from pathlib import Path
 from .engine import Engine, component_hash, default_cache_dir
 from .errors import BadRequest, BuildError, InvalidComponent
 from .policy import RetryPolicy, SnapshotPolicy
+from .progress import long_step
 from .templates import MemoryTemplateStore, TemplateRegistry
-
-progress = logging.getLogger("golemsim.progress")
 
 HOST_WIT = Path(__file__).parent / "wit" / "host.wit"
 GUEST_DIR = Path(__file__).parent.parent / "guest"
@@ -154,8 +152,8 @@ def build_template(folder: str | Path, *, cache_dir: Path | None = None, force: 
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel builds of one template wait for each other
         if wasm.exists() and not force:
             return BuiltTemplate(manifest.name, manifest.version, wasm, digest, True, manifest.retry, manifest.snapshot)
-        progress.info("building template %s with componentize-py (10-25 s; cached afterwards) ...", manifest.name)
-        _run_componentize(folder, manifest, wasm)
+        with long_step(f"building template {manifest.name} with componentize-py", (10, 25)):
+            _run_componentize(folder, manifest, wasm)
     return BuiltTemplate(manifest.name, manifest.version, wasm, digest, False, manifest.retry, manifest.snapshot)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import tempfile
 import threading
@@ -14,8 +13,7 @@ import wasmtime
 from wasmtime import component as wc
 
 from .errors import InvalidComponent
-
-progress = logging.getLogger("golemsim.progress")
+from .progress import long_step
 
 WASMTIME_VERSION = version("wasmtime")
 # Settings that change the compiled code are part of the cache key.
@@ -76,21 +74,25 @@ class Engine:
 
         Raises InvalidComponent for bytes that are not a valid component.
         """
-        digest = component_hash(data)
-        cached = self.cache_dir / f"{digest}.cwasm"
+        cached = self.cached_path(data)
         if cached.exists():
             try:
                 return wc.Component.deserialize_file(self.wasmtime, str(cached))
             except wasmtime.WasmtimeError:
                 cached.unlink(missing_ok=True)  # stale or damaged cache entry: compile afresh
-        progress.info("compiling component %s (first load only: 5-15 s; cached afterwards) ...", digest[:12])
-        try:
-            component = wc.Component(self.wasmtime, data)
-        except wasmtime.WasmtimeError as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else "unknown error"
-            raise InvalidComponent(f"not a valid WebAssembly component: {first_line}") from None
-        self._store_in_cache(cached, component)
+        what = f"compiling component {cached.stem[:12]}"
+        with long_step(what, (5, 15), "first load only; cached afterwards"):
+            try:
+                component = wc.Component(self.wasmtime, data)
+            except wasmtime.WasmtimeError as error:
+                first_line = str(error).strip().splitlines()[0] if str(error).strip() else "unknown error"
+                raise InvalidComponent(f"not a valid WebAssembly component: {first_line}") from None
+            self._store_in_cache(cached, component)
         return component
+
+    def cached_path(self, data: bytes) -> Path:
+        """Where the compiled code of the component ``data`` is cached (it may not be there yet)."""
+        return self.cache_dir / f"{component_hash(data)}.cwasm"
 
     def _store_in_cache(self, path: Path, component: wc.Component) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
