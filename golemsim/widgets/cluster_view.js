@@ -5,7 +5,6 @@
 const SVG = "http://www.w3.org/2000/svg";
 const NODE_COLORS = { up: "#16a34a", crashed: "#dc2626", draining: "#f59e0b", upgrading: "#2563eb",
   restarting: "#9ca3af" };
-const WORKER_COLORS = { active: "#0ea5e9", recovering: "#f59e0b", lost: "#dc2626" };
 const SIZE = 440;
 
 function svg(tag, attrs) {
@@ -59,6 +58,8 @@ function render({ model, el: root }) {
     picture.replaceChildren();
     const owners = model.get("owners");
     const selected = model.get("selected");
+    const workerColors = model.get("worker_colors");
+    const meanings = model.get("worker_statuses");
     for (const worker of model.get("workers")) {
       const [x1, y1] = at(`shard-${worker.shard}`);
       const [x2, y2] = at(worker.name);
@@ -73,10 +74,11 @@ function render({ model, el: root }) {
     for (const worker of model.get("workers")) {
       const [cx, cy] = at(worker.name);
       const dot = svg("circle", { cx, cy, r: worker.name === selected ? 7 : 5,
-        fill: WORKER_COLORS[worker.status] || "#94a3b8", class: "golemsim-worker" });
+        fill: workerColors[worker.status] || "#94a3b8", class: "golemsim-worker" });
+      dot.dataset.status = worker.status;
       dot.dataset.name = worker.name;
       dot.addEventListener("click", () => choose(worker.name));
-      picture.append(titled(dot, `${worker.name} (${worker.status})`));
+      picture.append(titled(dot, `${worker.name}: ${worker.status}, ${meanings[worker.status] || ""}`));
     }
     owners.forEach((owner, shard) => {
       const [x, y] = at(`shard-${shard}`);
@@ -100,14 +102,23 @@ function render({ model, el: root }) {
     }
     const hidden = model.get("hidden_workers");
     clock.textContent = `t = ${model.get("time").toFixed(2)} s` + (hidden ? ` · ${hidden} more workers not drawn` : "");
-    legend.replaceChildren(
-      ...Object.entries({ ...NODE_COLORS, ...WORKER_COLORS }).map(([name, color]) => {
+    const key = (title, colors, about) => {
+      const line = document.createElement("div");
+      line.append(title);
+      for (const [name, color] of Object.entries(colors)) {
         const item = document.createElement("span");
-        item.style.marginRight = "8px";
-        item.innerHTML = `<span style="color:${color}">\u25CF</span> ${name}`;
-        return item;
-      }),
-    );
+        item.className = "golemsim-legend-item";
+        item.style.marginLeft = "8px";
+        item.title = about[name] || name;
+        const swatch = document.createElement("span");
+        swatch.style.color = color;
+        swatch.textContent = "\u25CF";
+        item.append(swatch, ` ${name}`);
+        line.append(item);
+      }
+      return line;
+    };
+    legend.replaceChildren(key("nodes:", NODE_COLORS, {}), key("workers:", workerColors, meanings));
     faults.replaceChildren(
       ...model.get("faults").map((fault) => {
         const line = document.createElement("div");
@@ -119,7 +130,8 @@ function render({ model, el: root }) {
     detail.textContent = model.get("detail");
   }
 
-  for (const name of ["nodes", "owners", "workers", "positions", "faults", "time", "selected", "hidden_workers"]) {
+  for (const name of ["nodes", "owners", "workers", "positions", "faults", "time", "selected", "hidden_workers",
+    "worker_colors"]) {
     model.on(`change:${name}`, draw);
   }
   model.on("change:detail", () => {

@@ -10,6 +10,7 @@ them, workers outside, next to their shard); the page draws it as SVG.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,19 +18,38 @@ import anywidget
 import networkx as nx
 import traitlets
 
-from ..core.ids import WorkerId
 from ..sim.observe import APPENDED, REPLAY, SimEvent
 from .fallback import TextFallback
 from .pacing import Pacer
+from .shard_owners import ShardOwners
 
 if TYPE_CHECKING:
     from ..sim.cluster import Cluster
     from ..sim.runner import RunResult
 
-ACTIVE, RECOVERING, LOST = "active", "recovering", "lost"
-"""Worker statuses: has written to its oplog; is being rebuilt by replay; its node died since."""
+ACTIVE, IDLE, RECOVERING, MOVING, SUSPENDED = "active", "idle", "recovering", "moving", "suspended"
+WORKER_STATUSES: dict[str, str] = {
+    ACTIVE: "wrote to its oplog in the last simulated second",
+    IDLE: "nothing to do: its oplog is in storage, its next call (re)builds it",
+    RECOVERING: "being rebuilt by replaying its oplog",
+    MOVING: "its shard is being handed to another node",
+    SUSPENDED: "its node is down; its oplog is safe in storage and it waits for a new owner",
+}
+"""What each worker status means. None is a loss: the oplog of every worker is durable."""
+WORKER_COLORS: dict[str, str] = {
+    ACTIVE: "#0284c7",
+    IDLE: "#7dd3fc",
+    RECOVERING: "#f59e0b",
+    MOVING: "#8b5cf6",
+    SUSPENDED: "#9ca3af",
+}
+"""A colour per worker status (the same in the page and in the HTML fallback)."""
+ACTIVE_SECONDS = 1.0
+"""Simulated seconds after its last write that a worker still counts as active."""
 FAULT_LOG = 12
 """Faults listed in the view (the newest)."""
+STOPPED = ("crashed", "upgrading")
+"""Node states in which a node's shard hosts are stopped: its workers are suspended."""
 
 
 class ClusterView(TextFallback, anywidget.AnyWidget):
@@ -43,6 +63,8 @@ class ClusterView(TextFallback, anywidget.AnyWidget):
     """The node owning each shard ("" while unassigned)."""
     workers = traitlets.List[Any]([]).tag(sync=True)
     """{name, shard, status} of the drawn workers."""
+    worker_colors = traitlets.Dict(WORKER_COLORS).tag(sync=True)
+    worker_statuses = traitlets.Dict(WORKER_STATUSES).tag(sync=True)
     hidden_workers = traitlets.Int(0).tag(sync=True)
     positions = traitlets.Dict({}).tag(sync=True)
     """Layout (networkx): id -> [x, y] in [-1, 1]; ids are node names, "shard-N" and worker names."""
@@ -56,48 +78,55 @@ class ClusterView(TextFallback, anywidget.AnyWidget):
         super().__init__()
         self.max_workers = max_workers
         self._states: dict[str, str] = {}
-        self._owners: list[str] = []
-        self._workers: dict[str, tuple[int, str]] = {}
+        self._shards = ShardOwners()
+        self._workers: dict[str, _Worker] = {}
         self._faults: list[dict[str, Any]] = []
-        self._shard_count = 0
-        self._shard_of: Any = None
+        self._now = 0.0
         self._pacer = Pacer()
         self._laid_out: tuple[int, int, tuple[str, ...]] = (0, 0, ())
         self.observe(self._on_selected, names="selected")
 
+    @property
+    def _owners(self) -> list[str]:
+        return self._shards.owners
+
+    @property
+    def _shard_count(self) -> int:
+        return len(self._shards.owners)
+
     # --- watching a simulation ---
     def started(self, cluster: Cluster) -> None:
         self._states = {name: node.state for name, node in cluster.nodes.items()}
-        self._shard_count = cluster.settings.shards
-        self._owners = [""] * self._shard_count
-        for shard in range(self._shard_count):
-            owner = cluster.shard_manager.owner(shard)
-            self._owners[shard] = owner[0] if owner else ""
-        self._shard_of = cluster.shard_of
-        self._workers, self._faults = {}, []
+        self._shards.started(cluster)
+        self._workers, self._faults, self._now = {}, [], 0.0
         self.time = 0.0
         self.selected, self.detail = "", ""
         self.redraw()
 
     def on_event(self, event: SimEvent) -> None:
         kind, fields = event.kind, event.fields
+        self._now = event.time
         if kind == APPENDED:
-            self._worker(str(fields["worker"]), ACTIVE)
+            self._set_worker(str(fields["worker"]), ACTIVE)
         elif kind == REPLAY:
             done = int(fields["index"]) >= int(fields["end"])
-            self._worker(str(fields["worker"]), ACTIVE if done else RECOVERING)
+            self._set_worker(str(fields["worker"]), ACTIVE if done else RECOVERING)
         elif kind == "recovered":
-            self._worker(str(fields["worker"]), ACTIVE)
+            self._set_worker(str(fields["worker"]), ACTIVE)
         elif kind == "node":
             self._states[str(fields["node"])] = str(fields["state"])
-            if fields["state"] == "crashed":
-                self._lose(str(fields["node"]))
-        elif kind in ("assign", "acquire"):
-            self._owners[int(fields["shard"])] = str(fields["node"])
+            if fields["state"] in STOPPED:
+                self._on_node_stopped(str(fields["node"]))
+        elif kind == "assign":
+            shard, node = int(fields["shard"]), str(fields["node"])
+            if self._shards.set(shard, node) not in ("", node):
+                self._on_shard(shard, MOVING)
+        elif kind == "acquire":
+            self._shards.set(int(fields["shard"]), str(fields["node"]))
+            self._on_shard(int(fields["shard"]), IDLE, only=(MOVING, SUSPENDED))
         elif kind == "release":
-            shard = int(fields["shard"])
-            if self._owners[shard] == fields["node"]:
-                self._owners[shard] = ""
+            if self._shards.release(int(fields["shard"]), str(fields["node"])):
+                self._on_shard(int(fields["shard"]), MOVING, only=(ACTIVE, IDLE, RECOVERING))
         elif kind == "fault":
             self._faults.append(
                 {"t": round(event.time, 3), "kind": fields["kind"], "what": fields["what"], "active": True}
@@ -114,17 +143,41 @@ class ClusterView(TextFallback, anywidget.AnyWidget):
             self.redraw()
 
     def finished(self, result: RunResult) -> None:
-        self.time = round(result.cluster.env.now, 3)
+        """The run is over: every worker rests, idle where a live node owns its shard."""
+        self._now = result.cluster.env.now
+        for worker in self._workers.values():
+            owner = self._owners[worker.shard]
+            worker.status = IDLE if owner and self._states.get(owner) == "up" else SUSPENDED
+        self.time = round(self._now, 3)
         self.redraw()
+        self.update_displays()
 
-    def _worker(self, name: str, status: str) -> None:
-        shard = self._shard_of(WorkerId.parse(name)) if self._shard_of else 0
-        self._workers[name] = (shard, status)
+    def _set_worker(self, name: str, status: str) -> None:
+        worker = self._workers.get(name)
+        if worker is None:
+            worker = self._workers[name] = _Worker(self._shards.shard(name), status, self._now)
+        worker.status, worker.since = status, self._now
 
-    def _lose(self, node: str) -> None:
-        for name, (shard, _status) in self._workers.items():
-            if self._owners[shard] == node:
-                self._workers[name] = (shard, LOST)
+    def _on_node_stopped(self, node: str) -> None:
+        for worker in self._workers.values():
+            if self._owners[worker.shard] == node:
+                worker.status = SUSPENDED
+
+    def _on_shard(self, shard: int, status: str, *, only: tuple[str, ...] = ()) -> None:
+        for worker in self._workers.values():
+            if worker.shard == shard and (not only or worker.status in only):
+                worker.status = status
+
+    def status(self, worker: str) -> str:
+        """The worker's status now (see WORKER_STATUSES)."""
+        state = self._workers[worker]
+        if state.status == ACTIVE and self._now - state.since > ACTIVE_SECONDS:
+            return IDLE
+        return state.status
+
+    def statuses(self) -> dict[str, str]:
+        """Every worker seen, by name, with its status now."""
+        return {name: self.status(name) for name in sorted(self._workers)}
 
     # --- drawing ---
     def redraw(self) -> None:
@@ -133,7 +186,7 @@ class ClusterView(TextFallback, anywidget.AnyWidget):
             self._layout(shown)
             self.nodes = [{"name": n, "state": s} for n, s in self._states.items()]
             self.owners = list(self._owners)
-            self.workers = [{"name": w, "shard": self._workers[w][0], "status": self._workers[w][1]} for w in shown]
+            self.workers = [{"name": w, "shard": self._workers[w].shard, "status": self.status(w)} for w in shown]
             self.hidden_workers = len(self._workers) - len(shown)
             self.faults = [dict(f) for f in self._faults[-FAULT_LOG:]]
 
@@ -144,9 +197,9 @@ class ClusterView(TextFallback, anywidget.AnyWidget):
         graph = nx.Graph()
         nodes = list(self._states)
         shards = [f"shard-{s}" for s in range(self._shard_count)]
-        by_shard = sorted(shown, key=lambda w: (self._workers[w][0], w))
+        by_shard = sorted(shown, key=lambda w: (self._workers[w].shard, w))
         graph.add_nodes_from(nodes + shards + by_shard)
-        graph.add_edges_from((f"shard-{self._workers[w][0]}", w) for w in by_shard)
+        graph.add_edges_from((f"shard-{self._workers[w].shard}", w) for w in by_shard)
         shells = [s for s in (nodes, shards, by_shard) if s]
         positions = nx.shell_layout(graph, nlist=shells, rotate=0) if shells else {}
         self.positions = {str(k): [round(float(v[0]), 4), round(float(v[1]), 4)] for k, v in positions.items()}
@@ -159,17 +212,18 @@ class ClusterView(TextFallback, anywidget.AnyWidget):
         """A few lines about a node, a shard ("shard-N") or a worker."""
         if item in self._states:
             owned = [str(s) for s, owner in enumerate(self._owners) if owner == item]
-            workers = sum(1 for shard, _ in self._workers.values() if self._owners[shard] == item)
+            workers = sum(1 for w in self._workers.values() if self._owners[w.shard] == item)
             faults = [f["what"] for f in self._faults if item in str(f["what"])]
             text = f"{item}: {self._states[item]}; shards {', '.join(owned) or 'none'}; {workers} workers seen"
             return text + (f"; faults: {'; '.join(faults)}" if faults else "")
         if item.startswith("shard-") and item[6:].isdigit() and int(item[6:]) < self._shard_count:
             shard = int(item[6:])
-            on = [w for w, (s, _) in sorted(self._workers.items()) if s == shard]
+            on = [name for name, w in self._workers.items() if w.shard == shard]
             return f"{item}: owned by {self._owners[shard] or 'nobody'}; {len(on)} workers seen"
         if item in self._workers:
-            shard, status = self._workers[item]
-            return f"{item}: {status}; shard {shard} on {self._owners[shard] or 'nobody'}"
+            shard, status = self._workers[item].shard, self.status(item)
+            where = f"shard {shard} on {self._owners[shard] or 'nobody'}"
+            return f"{item}: {status} ({WORKER_STATUSES[status]}); {where}"
         return f"{item}: not in this cluster"
 
     # --- fallbacks ---
@@ -181,7 +235,7 @@ class ClusterView(TextFallback, anywidget.AnyWidget):
         for node, state in self._states.items():
             owned = " ".join(str(s) for s, owner in enumerate(self._owners) if owner == node) or "-"
             lines.append(f"  {node:<8} {state:<10} shards {owned}")
-        counts = _count(status for _, status in self._workers.values())
+        counts = _count(self.statuses().values())
         if counts:
             lines.append("  workers: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
         for fault in self._faults[-FAULT_LOG:]:
@@ -189,7 +243,15 @@ class ClusterView(TextFallback, anywidget.AnyWidget):
         return "\n".join(lines)
 
     def to_html(self) -> str:
-        return f"<pre class='golemsim-fallback'>{html.escape(self.to_text())}</pre>"
+        """The text with a legend of the worker statuses (their colours and meanings)."""
+        legend = "".join(
+            f"<li><span style='color:{WORKER_COLORS[s]}'>&#9679;</span> <b>{s}</b>: {html.escape(meaning)}</li>"
+            for s, meaning in WORKER_STATUSES.items()
+        )
+        return (
+            f"<div class='golemsim-fallback'><pre>{html.escape(self.to_text())}</pre>"
+            f"<ul style='list-style:none;padding-left:0'>{legend}</ul></div>"
+        )
 
     def __repr__(self) -> str:
         return f"ClusterView(nodes={len(self._states)}, shards={self._shard_count}, workers={len(self._workers)})"
@@ -200,3 +262,11 @@ def _count(statuses: Any) -> dict[str, int]:
     for status in statuses:
         counts[status] = counts.get(status, 0) + 1
     return dict(sorted(counts.items()))
+
+
+@dataclass
+class _Worker:
+    shard: int
+    status: str
+    since: float
+    """When it was last seen writing or replaying (simulated seconds)."""

@@ -1,5 +1,7 @@
 // The oplog view (golemsim/widgets/oplog_view.py): a timeline or a table of one worker's
-// entries, a replay cursor, and the entry clicked, shown whole (the kernel computes it).
+// entries, a replay cursor, marks where a crash cut the log (red bar after its last entry), which entries
+// a replay took over (amber outline) and the first new entry after it (green bar), and the entry clicked,
+// shown whole (the kernel computes it).
 
 function el(tag, cls, text) {
   const node = document.createElement(tag);
@@ -7,6 +9,12 @@ function el(tag, cls, text) {
   if (text !== undefined) node.textContent = text;
   return node;
 }
+
+const MARKS = {
+  cut: ["a crash cut the log after this entry", "#dc2626"],
+  replayed: ["replayed by a rebuild", "#f59e0b"],
+  resumed: ["first new entry after the replay", "#16a34a"],
+};
 
 function render({ model, el: root }) {
   root.classList.add("golemsim-oplog");
@@ -20,6 +28,12 @@ function render({ model, el: root }) {
     .golemsim-oplog .track .golemsim-oplog-entry { width: 10px; height: 22px; border-radius: 2px; }
     .golemsim-oplog .track .replayed { outline: 2px solid #f59e0b; outline-offset: -2px; }
     .golemsim-oplog .track .cursor { width: 3px; height: 28px; background: #f59e0b; margin-top: -3px; }
+    .golemsim-oplog .track .golemsim-oplog-cut { width: 3px; height: 28px; background: #dc2626; margin-top: -3px; }
+    .golemsim-oplog .track .golemsim-oplog-resumed { width: 3px; height: 28px; background: #16a34a;
+      margin-top: -3px; }
+    .golemsim-oplog tr.cut td { border-bottom: 2px solid #dc2626; }
+    .golemsim-oplog tr.resumed td { border-top: 2px solid #16a34a; }
+    .golemsim-oplog .note { color: #6b7280; }
     .golemsim-oplog .golemsim-oplog-entry.chosen { outline: 2px solid #111; }
     .golemsim-oplog table { border-collapse: collapse; max-height: 260px; }
     .golemsim-oplog td { padding: 1px 6px; border-bottom: 1px solid #eee; white-space: nowrap; }
@@ -51,10 +65,20 @@ function render({ model, el: root }) {
   function entryNode(tag, entry, colors) {
     const node = el(tag, "golemsim-oplog-entry");
     node.dataset.index = entry.i;
-    node.title = `#${entry.i} ${entry.k} ${entry.d}`;
+    const note = model.get("notes")[String(entry.i)];
+    node.title = `#${entry.i} ${entry.k} ${entry.d}` + (note ? `\n${note}` : "");
+    const marks = entry.m || [];
+    node.dataset.marks = marks.join(" ");
+    for (const mark of marks) node.classList.add(mark);
     node.addEventListener("click", () => choose(entry.i));
     if (entry.i === model.get("selected")) node.classList.add("chosen");
     node.style.setProperty("--kind", colors[entry.k] || "#94a3b8");
+    return node;
+  }
+
+  function bar(cls, entry) {
+    const node = el("div", cls);
+    node.title = model.get("notes")[String(entry.i)] || "";
     return node;
   }
 
@@ -78,8 +102,11 @@ function render({ model, el: root }) {
         const node = entryNode("div", entry, colors);
         node.style.background = colors[entry.k] || "#94a3b8";
         if (cursor && entry.i <= cursor) node.classList.add("replayed");
+        const marks = entry.m || [];
+        if (marks.includes("resumed")) track.append(bar("golemsim-oplog-resumed", entry));
         track.append(node);
         if (cursor && entry.i === cursor) track.append(el("div", "cursor"));
+        if (marks.includes("cut")) track.append(bar("golemsim-oplog-cut", entry));
       }
       body.append(track);
     } else {
@@ -90,26 +117,32 @@ function render({ model, el: root }) {
         const swatch = el("span", null, "\u25A0 ");
         swatch.style.color = colors[entry.k] || "#94a3b8";
         kind.append(swatch, entry.k);
-        row.append(el("td", null, String(entry.i)), kind, el("td", null, entry.d));
-        if (cursor && entry.i <= cursor) row.style.background = "#fef3c7";
+        const note = model.get("notes")[String(entry.i)] || "";
+        row.append(el("td", null, String(entry.i)), kind, el("td", null, entry.d), el("td", "note", note));
+        if ((cursor && entry.i <= cursor) || (entry.m || []).includes("replayed")) row.style.background = "#fef3c7";
         table.append(row);
       }
       body.append(table);
     }
     const kinds = [...new Set(entries.map((e) => e.k))];
+    const item = (text, color, symbol) => {
+      const span = el("span");
+      const swatch = el("span", null, symbol);
+      swatch.style.color = color;
+      span.append(swatch, ` ${text}`);
+      return span;
+    };
+    const marked = new Set(entries.flatMap((e) => e.m || []));
     legend.replaceChildren(
-      ...kinds.map((k) => {
-        const item = el("span");
-        const swatch = el("span", null, "\u25A0");
-        swatch.style.color = colors[k] || "#94a3b8";
-        item.append(swatch, ` ${k}`);
-        return item;
-      }),
+      ...kinds.map((k) => item(k, colors[k] || "#94a3b8", "\u25A0")),
+      ...Object.entries(MARKS)
+        .filter(([mark]) => marked.has(mark))
+        .map(([, [text, color]]) => item(text, color, "\u2503")),
     );
     detail.textContent = model.get("detail");
   }
 
-  for (const name of ["entries", "cursor", "total", "mode", "worker", "selected", "recoveries"]) {
+  for (const name of ["entries", "notes", "cursor", "total", "mode", "worker", "selected", "recoveries"]) {
     model.on(`change:${name}`, draw);
   }
   model.on("change:detail", () => {

@@ -24,7 +24,9 @@ from ..core.oplog.describe import describe_entry
 from ..core.oplog.entries import OplogEntry
 from ..sim.observe import APPENDED, REPLAY, SimEvent
 from .fallback import TextFallback
+from .oplog_marks import CUT, REPLAYED, RESUMED, Marks
 from .pacing import Pacer
+from .shard_owners import ShardOwners
 
 if TYPE_CHECKING:
     from ..core.executor import Executor
@@ -70,7 +72,9 @@ class OplogView(TextFallback, anywidget.AnyWidget):
     _esm = Path(__file__).with_name("oplog_view.js")
     worker = traitlets.Unicode("").tag(sync=True)
     entries = traitlets.List[Any]([]).tag(sync=True)
-    """The drawn entries: {i: index, k: kind, d: short description}."""
+    """The drawn entries: {i: index, k: kind, d: short description, m: marks (CUT, REPLAYED, RESUMED)}."""
+    notes = traitlets.Dict({}).tag(sync=True)
+    """Why an entry is marked: index -> what happened there (a crash, a replay, a resumption)."""
     total = traitlets.Int(0).tag(sync=True)
     cursor = traitlets.Int(0).tag(sync=True)
     """The replay cursor: the oplog index a rebuild has replayed up to (0: not recovering)."""
@@ -88,14 +92,17 @@ class OplogView(TextFallback, anywidget.AnyWidget):
         self.limit = limit
         self.follow = worker is None
         self._logs: dict[str, list[_Row]] = {}
+        self._marks: dict[str, Marks] = {}
+        self._shards = ShardOwners()
         self._pacer = Pacer()
         self._dirty = False
         self.observe(self._on_selected, names="selected")
 
     # --- watching a simulation (golemsim.sim.observe) ---
     def started(self, cluster: Cluster) -> None:
-        self._logs = {}
-        self._set(total=0, entries=[], cursor=0, replay_end=0, recoveries=0, detail="", selected=0)
+        self._logs, self._marks = {}, {}
+        self._shards.started(cluster)
+        self._set(total=0, entries=[], notes={}, cursor=0, replay_end=0, recoveries=0, detail="", selected=0)
         if self.follow:
             self.worker = ""
 
@@ -107,23 +114,50 @@ class OplogView(TextFallback, anywidget.AnyWidget):
             first = int(fields["first"])
             del rows[first - 1 :]  # a re-written tail (never happens for committed entries, but be exact)
             rows.extend(_Row(first + n, entry) for n, entry in enumerate(fields["entries"]))
+            self._marks_of(worker).appended(first, event.time)
             self._dirty = self._dirty or worker == self.worker
         elif event.kind == REPLAY:
             if self.follow and not self.worker:
                 self.worker = worker
                 self._dirty = True
+            index, end = int(fields["index"]), int(fields["end"])
+            self._marks_of(worker).replay(index, end, str(fields["node"]), event.time)
             if worker == self.worker:
-                index, end = int(fields["index"]), int(fields["end"])
                 if self.cursor == 0 and index < end:
                     self.recoveries += 1
                 self.cursor, self.replay_end = (0, 0) if index >= end else (index, end)
                 self._dirty = True
+        else:
+            self._follow_shards(event)
         if self._dirty and self._pacer.due():
             self.redraw()
 
     def finished(self, result: RunResult) -> None:
         self.cursor = self.replay_end = 0
         self.redraw()
+        self.update_displays()
+
+    def _follow_shards(self, event: SimEvent) -> None:
+        fields = event.fields
+        if event.kind in ("assign", "acquire"):
+            self._shards.set(int(fields["shard"]), str(fields["node"]))
+        elif event.kind == "release":
+            self._shards.release(int(fields["shard"]), str(fields["node"]))
+        elif event.kind == "node" and fields["state"] in ("crashed", "upgrading"):
+            node = str(fields["node"])
+            what = "crashed" if fields["state"] == "crashed" else "stopped for an upgrade"
+            for worker, rows in self._logs.items():
+                if rows and self._shards.node_of(worker) == node:
+                    self._marks_of(worker).cut(
+                        rows[-1].index, f"{node} {what} at t={round(event.time, 3):g}s", event.time
+                    )
+                    self._dirty = self._dirty or worker == self.worker
+
+    def _marks_of(self, worker: str) -> Marks:
+        marks = self._marks.get(worker)
+        if marks is None:
+            marks = self._marks[worker] = Marks()
+        return marks
 
     # --- a real executor ---
     @classmethod
@@ -141,6 +175,7 @@ class OplogView(TextFallback, anywidget.AnyWidget):
             raise ValueError("refresh() reads from an executor: make the view with OplogView.of_executor")
         self._logs[self.worker] = [_Row(index, entry) for index, entry in executor.oplog(self.worker)]
         self.redraw()
+        self.update_displays()
 
     # --- showing ---
     def show(self, worker: str) -> None:
@@ -148,6 +183,8 @@ class OplogView(TextFallback, anywidget.AnyWidget):
         self.worker, self.follow = worker, False
         self.cursor = self.replay_end = 0
         self.redraw()
+        self.update_displays()
+        self.update_displays()
 
     @property
     def workers(self) -> list[str]:
@@ -158,12 +195,21 @@ class OplogView(TextFallback, anywidget.AnyWidget):
         """(index, kind, summary) of every entry seen for the shown worker (see ``summarize``)."""
         return [(r.index, r.entry.kind, summarize(r.entry)) for r in self._logs.get(self.worker, [])]
 
+    def marks(self) -> Marks:
+        """Where a crash cut the shown worker's log and where replay took over."""
+        return self._marks.get(self.worker) or Marks()
+
     def redraw(self) -> None:
         rows = self._logs.get(self.worker, [])
         drawn = rows[-self.limit :]
+        marks = self.marks()
         self._set(
             total=len(rows),
-            entries=[{"i": r.index, "k": r.entry.kind, "d": _short(summarize(r.entry))} for r in drawn],
+            entries=[
+                {"i": r.index, "k": r.entry.kind, "d": _short(summarize(r.entry)), "m": list(marks.of(r.index))}
+                for r in drawn
+            ],
+            notes={str(i): note for i, note in marks.notes().items()},
         )
         self._dirty = False
 
@@ -183,28 +229,35 @@ class OplogView(TextFallback, anywidget.AnyWidget):
 
     # --- fallbacks ---
     def to_text(self, last: int = 12) -> str:
-        """The view as text: a header, then the newest ``last`` entries."""
-        rows = self.rows()
+        """The view as text: a header, where a crash cut the log and replay took over, then the
+        newest ``last`` entries (marked: ``x`` cut by a crash, ``r`` replayed, ``>`` first new)."""
+        rows, marks = self.rows(), self.marks()
         head = f"Oplog of {self.worker or '(no worker yet)'}: {len(rows)} entries"
         if self.cursor:
             head += f", replaying {self.cursor}/{self.replay_end}"
-        lines = [head]
+        lines = [head, *(f"  {line}" for line in marks.summary())]
         if len(rows) > last:
             lines.append(f"  ... {len(rows) - last} earlier entries")
-        lines += [f"  {i:>5}  {k:<22} {_short(d)}" for i, k, d in rows[-last:]]
+        for i, k, d in rows[-last:]:
+            lines.append(f"  {_flags(marks.of(i))} {i:>5}  {k:<22} {_short(d)}")
         return "\n".join(lines)
 
     def to_html(self, last: int = 12) -> str:
-        rows = self.rows()[-last:]
+        rows, marks = self.rows(), self.marks()
+        notes = marks.notes()
         cells = "".join(
-            f"<tr><td>{i}</td><td><span style='color:{KIND_COLORS.get(k, OTHER_COLOR)}'>&#9632;</span> {k}</td>"
-            f"<td><code>{html.escape(_short(d))}</code></td></tr>"
-            for i, k, d in rows
+            f"<tr{_row_style(marks.of(i))}><td>{_flags(marks.of(i)).strip()}</td><td>{i}</td>"
+            f"<td><span style='color:{KIND_COLORS.get(k, OTHER_COLOR)}'>&#9632;</span> {k}</td>"
+            f"<td><code>{html.escape(_short(d))}</code></td><td>{html.escape(notes.get(i, ''))}</td></tr>"
+            for i, k, d in rows[-last:]
         )
         title = html.escape(self.worker or "(no worker yet)")
+        summary = "".join(f"<li>{html.escape(line)}</li>" for line in marks.summary())
+        earlier = f"<p>... {len(rows) - last} earlier entries</p>" if len(rows) > last else ""
         return (
-            f"<div class='golemsim-fallback'><b>Oplog of {title}</b>: {len(self.rows())} entries"
-            f"<table><tr><th>#</th><th>kind</th><th>entry</th></tr>{cells}</table></div>"
+            f"<div class='golemsim-fallback'><b>Oplog of {title}</b>: {len(rows)} entries"
+            f"{f'<ul>{summary}</ul>' if summary else ''}{earlier}"
+            f"<table><tr><th></th><th>#</th><th>kind</th><th>entry</th><th>marks</th></tr>{cells}</table></div>"
         )
 
     def __repr__(self) -> str:
@@ -227,3 +280,16 @@ def summarize(entry: OplogEntry) -> str:
 
 def _short(text: str) -> str:
     return text if len(text) <= SHORT else text[: SHORT - 3] + "..."
+
+
+MARK_FLAGS = {CUT: "x", REPLAYED: "r", RESUMED: ">"}
+"""One character per mark in the text fallback (a crash cut, replayed, the first new entry)."""
+MARK_COLORS = {CUT: "#fee2e2", REPLAYED: "#fef3c7", RESUMED: "#dcfce7"}
+
+
+def _flags(marks: tuple[str, ...]) -> str:
+    return "".join(MARK_FLAGS[m] for m in marks).ljust(2)
+
+
+def _row_style(marks: tuple[str, ...]) -> str:
+    return f" style='background:{MARK_COLORS[marks[-1]]}'" if marks else ""

@@ -87,6 +87,7 @@ class RecoveryProgress(TextFallback, widgets.VBox):  # type: ignore[misc]
 
     def finished(self, result: RunResult) -> None:
         self.redraw()
+        self.update_displays()
 
     def redraw(self) -> None:
         self.header.value = html.escape(self._headline())
