@@ -1,20 +1,27 @@
 """Matplotlib figures for a run's metrics: latency, throughput, recoveries, queues, node states.
 
 Figures are built with ``matplotlib.figure.Figure`` directly, so nothing is registered with
-pyplot and no GUI backend is needed. Every time axis shades the run's fault windows.
+pyplot and no GUI backend is needed. Every time axis shades the run's fault windows, labelled
+by kind and node ("crash node-1"), and ends where the data ends; legends sit below the axes,
+never over the data. With the lambda baseline, two more figures set the sides next to each
+other: orders by outcome, and latency.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
 
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from golemsim.sim.metrics import Metrics
+from golemsim.sim.order_outcomes import CATEGORIES, LABELS, OrderOutcomes
+from golemsim.sim.report import seconds
 
 OUTCOME_COLOURS = {"ok": "tab:green", "error": "tab:red", "timeout": "tab:orange"}
 STATE_COLOURS = {
@@ -27,32 +34,84 @@ STATE_COLOURS = {
 FAULT_PALETTE = ["tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray", "tab:cyan", "tab:olive", "tab:blue"]
 OTHER_COLOUR = "tab:gray"
 MODE_MARKERS = {"snapshot": "o", "full": "^"}
+SIDE_COLOURS = {"workers": "tab:blue", "lambdas": "tab:orange"}
+DPI = 200
+"""PNGs are drawn at 200 dots per inch (a 9-inch figure is 1800 pixels wide)."""
+PAD = 0.02
+"""Room left after the last data point, as a fraction of the x range."""
 
 
-def _figure(rows: int = 1) -> tuple[Figure, list[Axes]]:
-    fig = Figure(figsize=(9, 3.5 * rows), layout="constrained")
-    return fig, [fig.add_subplot(rows, 1, i + 1) for i in range(rows)]
+def _figure(rows: int = 1, cols: int = 1, *, sharey: bool = False) -> tuple[Figure, list[Axes]]:
+    fig = Figure(figsize=(9 if cols == 1 else 11, 3.5 * rows + 0.6), layout="constrained")
+    axes = fig.subplots(rows, cols, sharey=sharey, squeeze=False)
+    return fig, [ax for row in axes for ax in row]
 
 
 def _no_data(ax: Axes) -> None:
     ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center", color="gray")
 
 
-def _finish(ax: Axes, metrics: Metrics, duration: float) -> None:
-    """Shade fault windows (one legend entry per kind), fix the x range and add the legend."""
-    kinds = sorted({f.kind for f in metrics.faults})
-    colours = {kind: FAULT_PALETTE[i % len(FAULT_PALETTE)] for i, kind in enumerate(kinds)}
+def data_end(metrics: Metrics, duration: float) -> float:
+    """Where a time axis ends: the last thing that happened (a latency, a recovery, a node state
+    change, a fault's end, a queue that was not empty), or ``duration`` when nothing did."""
+    times = [t for t, _, _ in metrics.latencies]
+    times += [r.at for r in metrics.recoveries]
+    times += [t for t, _, _ in metrics.node_states]
+    times += [max(f.start, f.end if f.end is not None else f.start) for f in metrics.faults]
+    times += [t for t, _, q in metrics.queues if q]
+    return max(times) if times else duration
+
+
+def _fault_label(kind: str, target: str) -> str:
+    return f"{kind} {target}" if target else kind
+
+
+def _finish(ax: Axes, metrics: Metrics, duration: float, end: float | None = None) -> None:
+    """Shade fault windows (one legend entry per kind and target, e.g. "crash node-1") and trim
+    the x range to the data (to ``end`` when given); open faults run to ``duration``."""
+    right = data_end(metrics, duration) if end is None else end
+    right = right * (1 + PAD) if right > 0 else duration
+    labels = sorted({_fault_label(f.kind, f.target) for f in metrics.faults})
+    colours = {label: FAULT_PALETTE[i % len(FAULT_PALETTE)] for i, label in enumerate(labels)}
     labelled: set[str] = set()
     for f in metrics.faults:
-        end = duration if f.end is None else f.end
-        label = "_nolegend_" if f.kind in labelled else f"fault: {f.kind}"
-        labelled.add(f.kind)
-        ax.axvspan(f.start, max(end, f.start), alpha=0.15, zorder=0, color=colours[f.kind], label=label, linewidth=0)
-    if duration > 0:
-        ax.set_xlim(0, duration)
+        label = _fault_label(f.kind, f.target)
+        stop = min(duration if f.end is None else f.end, right) if right > 0 else f.end or f.start
+        shown = "_nolegend_" if label in labelled else label
+        labelled.add(label)
+        ax.axvspan(f.start, max(stop, f.start), alpha=0.15, zorder=0, color=colours[label], label=shown, linewidth=0)
+    if right > 0:
+        ax.set_xlim(0, right)
     ax.set_xlabel("simulated time (s)")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper right", fontsize="small")
+
+
+def _legend(fig: Figure) -> None:
+    """One legend for the whole figure, below the axes (never over the data); each label once."""
+    handles: dict[str, Artist] = {}
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    if handles:
+        columns = min(len(handles), 6)
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=columns, fontsize="small")
+
+
+def _scatter_latencies(ax: Axes, metrics: Metrics) -> None:
+    outcomes = list(OUTCOME_COLOURS) + sorted({o for _, _, o in metrics.latencies} - set(OUTCOME_COLOURS))
+    for outcome in outcomes:
+        points = [(t, lat) for t, lat, o in metrics.latencies if o == outcome]
+        if points:
+            xs, ys = zip(*points, strict=True)
+            colour = OUTCOME_COLOURS.get(outcome, OTHER_COLOUR)
+            ax.scatter(xs, ys, s=8, color=colour, label=outcome)
+    if not metrics.latencies:
+        _no_data(ax)
+
+
+def _log_if_spread(ax: Axes, latencies: list[float]) -> None:
+    positive = [lat for lat in latencies if lat > 0]
+    if positive and max(positive) / min(positive) > 100:
+        ax.set_yscale("log")
 
 
 def latency_figure(metrics: Metrics, duration: float) -> Figure:
@@ -60,19 +119,53 @@ def latency_figure(metrics: Metrics, duration: float) -> Figure:
     fig, (ax,) = _figure()
     ax.set_title("operation latency")
     ax.set_ylabel("latency (s)")
-    outcomes = list(OUTCOME_COLOURS) + sorted({o for _, _, o in metrics.latencies} - set(OUTCOME_COLOURS))
-    for outcome in outcomes:
-        points = [(t, lat) for t, lat, o in metrics.latencies if o == outcome]
-        if points:
-            xs, ys = zip(*points, strict=True)
-            colour = OUTCOME_COLOURS.get(outcome, OTHER_COLOUR)
-            ax.scatter(xs, ys, s=8, color=colour, label=f"{outcome} ({len(points)})")
-    positive = [lat for _, lat, _ in metrics.latencies if lat > 0]
-    if positive and max(positive) / min(positive) > 100:
-        ax.set_yscale("log")
-    if not metrics.latencies:
-        _no_data(ax)
+    _scatter_latencies(ax, metrics)
+    _log_if_spread(ax, [lat for _, lat, _ in metrics.latencies])
     _finish(ax, metrics, duration)
+    _legend(fig)
+    return fig
+
+
+def latency_comparison_figure(workers: Metrics, lambdas: Metrics, duration: float) -> Figure:
+    """The workers' latencies next to the lambda baseline's, on the same axes' scales."""
+    fig, axes = _figure(cols=2, sharey=True)
+    end = max(data_end(workers, duration), data_end(lambdas, duration))
+    for ax, (side, metrics) in zip(axes, (("workers", workers), ("lambdas", lambdas)), strict=True):
+        ok = sorted(lat for _, lat, o in metrics.latencies if o == "ok")
+        p99 = f", p99 {seconds(ok[min(len(ok) - 1, int(0.99 * len(ok)))])}" if ok else ""
+        others = len(metrics.latencies) - len(ok)
+        ax.set_title(f"{side}: {len(ok)} ok, {others} not{p99}")
+        _scatter_latencies(ax, metrics)
+        _finish(ax, metrics, duration, end)
+    axes[0].set_ylabel("latency (s)")
+    _log_if_spread(axes[0], [lat for m in (workers, lambdas) for _, lat, _ in m.latencies])
+    _legend(fig)
+    return fig
+
+
+def outcome_figure(orders: Sequence[OrderOutcomes]) -> Figure:
+    """Orders by outcome, one group of bars per category and a bar per side, each bar labelled
+    with its count (so that 2 half-done orders of 600 show)."""
+    fig, (ax,) = _figure()
+    ax.set_title("what became of each order (same fault plan)")
+    ax.set_ylabel("orders")
+    width = 0.8 / max(len(orders), 1)
+    for i, outcomes in enumerate(orders):
+        counts = outcomes.counts()
+        xs = [c + (i - (len(orders) - 1) / 2) * width for c in range(len(CATEGORIES))]
+        bars = ax.bar(
+            xs,
+            [counts[c] for c in CATEGORIES],
+            width,
+            label=f"{outcomes.side} ({len(outcomes.orders)} orders)",
+            color=SIDE_COLOURS.get(outcomes.side, OTHER_COLOUR),
+        )
+        ax.bar_label(bars, padding=2, fontsize="small")
+    ax.set_xticks(range(len(CATEGORIES)), [LABELS[c].replace(", ", ",\n", 1) for c in CATEGORIES])
+    ax.set_ylim(0, max([len(o.orders) for o in orders] or [1]) * 1.12)
+    if not orders:
+        _no_data(ax)
+    _legend(fig)
     return fig
 
 
@@ -81,9 +174,10 @@ def throughput_figure(metrics: Metrics, duration: float) -> Figure:
     fig, (ax,) = _figure()
     ax.set_title("throughput (acknowledged operations)")
     ax.set_ylabel("ops / s")
-    if metrics.latencies and duration > 0:
-        width = max(duration / 60, 0.1)
-        bins = max(1, math.ceil(duration / width))
+    end = data_end(metrics, duration)
+    if metrics.latencies and end > 0:
+        width = max(end / 60, 0.1)
+        bins = max(1, math.ceil(end / width))
         counts = [0] * bins
         for t, _, outcome in metrics.latencies:
             if outcome == "ok":
@@ -93,28 +187,36 @@ def throughput_figure(metrics: Metrics, duration: float) -> Figure:
     else:
         _no_data(ax)
     _finish(ax, metrics, duration)
+    _legend(fig)
     return fig
 
 
 def recovery_figure(metrics: Metrics, duration: float) -> Figure:
-    """Recovery time against when it finished, and recovery time against replayed entries."""
+    """Recovery time (ms, from zero) against when it finished, and against replayed entries."""
     fig, (ax, ax2) = _figure(rows=2)
     ax.set_title("recoveries")
-    ax.set_ylabel("recovery time (s)")
+    ax.set_ylabel("recovery time (ms)")
     ax2.set_xlabel("replayed oplog entries")
-    ax2.set_ylabel("recovery time (s)")
+    ax2.set_ylabel("recovery time (ms)")
     real = [r for r in metrics.recoveries if r.invocations or r.entries]
     for mode in sorted({r.mode for r in real}):
         chosen = [r for r in real if r.mode == mode]
         marker, label = MODE_MARKERS.get(mode, "s"), f"{mode} ({len(chosen)})"
-        ax.scatter([r.at for r in chosen], [r.seconds for r in chosen], marker=marker, s=18, label=label)
-        ax2.scatter([r.entries for r in chosen], [r.seconds for r in chosen], marker=marker, s=18, label=label)
+        ms = [r.seconds * 1000 for r in chosen]
+        ax.scatter([r.at for r in chosen], ms, marker=marker, s=18, label=label)
+        ax2.scatter([r.entries for r in chosen], ms, marker=marker, s=18, label=label)
     if real:
-        ax2.legend(loc="upper left", fontsize="small")
+        top = max(r.seconds for r in real) * 1000 * 1.1 or 1.0
+        for axes in (ax, ax2):
+            axes.set_ylim(0, top)
+        ax2.set_xlim(0, max(r.entries for r in real) * (1 + PAD) or 1)
     else:
         _no_data(ax)
         _no_data(ax2)
+        ax.set_ylim(bottom=0)
+        ax2.set_ylim(bottom=0)
     _finish(ax, metrics, duration)
+    _legend(fig)
     return fig
 
 
@@ -130,9 +232,11 @@ def queue_figure(metrics: Metrics, duration: float) -> Figure:
             xs.append(duration)
             ys.append(ys[-1])
         ax.step(xs, ys, where="post", label=node)
+    ax.set_ylim(bottom=0)
     if not metrics.queues:
         _no_data(ax)
     _finish(ax, metrics, duration)
+    _legend(fig)
     return fig
 
 
@@ -158,6 +262,7 @@ def node_state_figure(metrics: Metrics, duration: float) -> Figure:
     if not nodes:
         _no_data(ax)
     _finish(ax, metrics, duration)
+    _legend(fig)
     return fig
 
 
@@ -168,14 +273,31 @@ FIGURES: dict[str, Callable[[Metrics, float], Figure]] = {
     "queues.png": queue_figure,
     "nodes.png": node_state_figure,
 }
+"""The figures of one run's metrics (the workers')."""
 
 
-def save_all(metrics: Metrics, duration: float, folder: Path) -> list[Path]:
-    """Write every figure as a PNG into ``folder`` (created if missing) and return the paths."""
+def save_all(
+    metrics: Metrics,
+    duration: float,
+    folder: Path,
+    *,
+    baseline: Metrics | None = None,
+    orders: Sequence[OrderOutcomes] = (),
+) -> list[Path]:
+    """Write every figure as a PNG into ``folder`` (created if missing) and return the paths: the
+    run's own figures, then ``orders.png`` when its clients placed orders, and
+    ``latency-compare.png`` when the lambda baseline's metrics are given."""
     folder.mkdir(parents=True, exist_ok=True)
+    figures: list[tuple[str, Callable[[], Figure]]] = [
+        (name, partial(build, metrics, duration)) for name, build in FIGURES.items()
+    ]
+    if orders:
+        figures.append(("orders.png", lambda: outcome_figure(orders)))
+    if baseline is not None:
+        figures.append(("latency-compare.png", lambda: latency_comparison_figure(metrics, baseline, duration)))
     paths = []
-    for name, build in FIGURES.items():
+    for name, build in figures:
         path = folder / name
-        build(metrics, duration).savefig(path, dpi=100, format="png")
+        build().savefig(path, dpi=DPI, format="png")
         paths.append(path)
     return paths

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .nemesis import Fault
+from .order_outcomes import OrderOutcomes, both_sides
+from .report import report_text
 from .runner import RunResult
 
 _DEFAULT_FAULT = Fault(0.0, "crash")
@@ -45,8 +47,9 @@ def fault_from_dict(entry: dict[str, Any]) -> Fault:
 def write_results(out: Path, result: RunResult, baseline: RunResult | None = None) -> list[Path]:
     """Write the folder; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
+    orders = both_sides(result, baseline)
     written = [
-        _json(out / "summary.json", _summary(result, baseline)),
+        _json(out / "summary.json", _summary(result, baseline, orders)),
         _json(out / "verdicts.json", [v.to_json() for v in result.verdicts]),
         _lines(out / "trace.jsonl", result.cluster.trace.lines),
         _lines(out / "history.jsonl", [json.dumps(op.record(), sort_keys=True) for op in result.history]),
@@ -56,17 +59,23 @@ def write_results(out: Path, result: RunResult, baseline: RunResult | None = Non
     except ImportError:  # matplotlib is an extra: the run is still complete without pictures
         pass
     else:
-        written += save_all(result.cluster.metrics, result.summary["settled_at"], out / "plots")
+        written += save_all(
+            result.cluster.metrics,
+            result.summary["settled_at"],
+            out / "plots",
+            baseline=None if baseline is None else baseline.cluster.metrics,
+            orders=orders,
+        )
     if baseline is not None:
         written.append(_json(out / "baseline-verdicts.json", [v.to_json() for v in baseline.verdicts]))
         written.append(_lines(out / "baseline-trace.jsonl", baseline.cluster.trace.lines))
     report = out / "report.md"
-    report.write_text(report_text(result, baseline))
+    report.write_text(report_text(result, baseline, orders))
     written.append(report)
     return written
 
 
-def _summary(result: RunResult, baseline: RunResult | None) -> dict[str, Any]:
+def _summary(result: RunResult, baseline: RunResult | None, orders: list[OrderOutcomes]) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "experiment": result.experiment.name,
         "app": result.experiment.app,
@@ -83,6 +92,8 @@ def _summary(result: RunResult, baseline: RunResult | None) -> dict[str, Any]:
         doc["source_sha256"] = hashlib.sha256(source.read_bytes()).hexdigest()
     if baseline is not None:
         doc["lambda_baseline"] = {**baseline.summary, "valid": baseline.valid}
+    if orders:  # what became of each order, per side (a checkout run)
+        doc["orders"] = {o.side: o.to_json() for o in orders}
     return doc
 
 
@@ -94,61 +105,3 @@ def _json(path: Path, value: Any) -> Path:
 def _lines(path: Path, lines: list[str]) -> Path:
     path.write_text("".join(line + "\n" for line in lines))
     return path
-
-
-def report_text(result: RunResult, baseline: RunResult | None = None) -> str:
-    s = result.summary
-    lat = s["latency_s"]
-    lines = [
-        f"# {result.experiment.name}",
-        "",
-        f"app `{result.experiment.app}` (workload `{result.experiment.files.workload}`), seed {result.seed}, "
-        f"{s['simulated_seconds']:g} simulated seconds "
-        f"(wall {result.wall_seconds:.1f} s), trace sha256 `{result.trace_digest[:16]}...`",
-        "",
-        f"**{'VALID' if result.valid else 'INVALID'}**: durable workers, "
-        f"{s['acknowledged']} of {s['operations']} operations acknowledged {_outcomes(s)}, "
-        f"p50 {_ms(lat['p50'])}, p99 {_ms(lat['p99'])}; "
-        f"{s['recoveries']} recoveries (rebuilt instances, resumed invocations) replayed "
-        f"{s['replayed_entries']} entries.",
-        "",
-        "## Faults",
-        *([f"- {f.describe()}" for f in result.faults] or ["- none"]),
-        "",
-        "## Checkers (durable workers)",
-        *_verdict_lines(result),
-    ]
-    if baseline is not None:
-        b = baseline.summary
-        lines += [
-            "",
-            "## Lambda baseline (same plan, stateless functions and a database)",
-            f"**{'VALID' if baseline.valid else 'INVALID'}**: {b['acknowledged']} of {b['operations']} acknowledged "
-            f"{_outcomes(b)}; "
-            f"{b['counters'].get('functions_lost_in_crash', 0)} function instances died with their node.",
-            *_verdict_lines(baseline),
-        ]
-    lines += ["", f"Counters: {json.dumps(s['counters'])}", ""]
-    return "\n".join(lines)
-
-
-def _verdict_lines(result: RunResult) -> list[str]:
-    out = []
-    for v in result.verdicts:
-        note = f" {v.note}" if v.note else ""
-        failed = f", {v.failures} failed" if v.failures else ""
-        out.append(f"- {'valid  ' if v.valid else 'INVALID'} {v.name} ({v.checked} checked{failed}){note}")
-        out += [f"    - {json.dumps(example, default=str)}" for example in v.counterexamples]
-    return out
-
-
-def _outcomes(summary: dict[str, Any]) -> str:
-    """(12 errors, 3 timeouts): what the clients saw besides success."""
-    others = {k: v for k, v in summary.get("outcomes", {}).items() if k != "ok"}
-    if not others:
-        return ""
-    return "(" + ", ".join(f"{n} {'timeouts' if k == 'timeout' else k + 's'}" for k, n in others.items()) + ")"
-
-
-def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
