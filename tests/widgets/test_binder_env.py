@@ -3,12 +3,16 @@
 notebook runs in a kernel of that env, from a copy of the repository (repo2docker copies the repository,
 installs the requirements from its root, runs postBuild there, and starts the notebooks in it).
 
-Templates are built into a fresh cache, so the test also shows that postBuild builds every shipped
-template the notebooks use (their kernels build none of them). The one thing a kernel may build is a
+Templates are built and compiled into a fresh cache, so the test also shows that postBuild builds every
+shipped template the notebooks use (their kernels build none of them), and that notebook 01, run first, compiles
+nothing (its kernel finds every component postBuild compiled). The one thing a kernel may build is a
 template a notebook writes itself, into its own working folder under notebooks/ (git ignores it):
 08-test-your-own-worker does that on purpose, since building your own template is its lesson.
-pip's own cache makes a repeated install quick. Takes 3-5 minutes: the install about 45 s,
-postBuild's builds about 50 s, the notebooks the rest (08's two builds of its own about 30 s).
+pip's own cache makes a repeated install quick. Takes 4-6 minutes: the install about 45 s,
+postBuild's builds and compiles about 1.5 min, the notebooks the rest (08's two builds of its own about 30 s).
+
+The quick tests check what Binder reads: the files, the pins (against pyproject.toml's ranges), and that
+binder/templates.txt, the templates postBuild warms, is exactly the set the notebooks use (scanned from their code).
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from support import ROOT, copy_repository, tracked_mode
 
-from golemsim.core.engine import default_cache_dir
+from golemsim.sim.shipped_apps import SHIPPED_APPS
 
 BINDER = ROOT / "binder"
 KERNEL = "golemsim-binder-test"
@@ -74,6 +81,76 @@ def _template_names(folder: Path) -> set[str]:
     return {tomllib.loads(p.read_text())["template"]["name"] for p in folder.rglob("golemsim.toml")}
 
 
+def _listed_templates(repo: Path) -> list[str]:
+    """binder/templates.txt: the template folders postBuild warms."""
+    lines = (repo / "binder" / "templates.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _named_in(text: str, repo: Path) -> set[str]:
+    """Template folder names a piece of code or YAML uses: path parts ("templates/x", ``templates_dir() / "x"``),
+    shipped apps (``app: x``), API definitions (``x.api.yaml``: their templates) and experiment files (theirs)."""
+    names = set(re.findall(r"templates/([\w.-]+)", text)) | set(re.findall(r"""/\s*["']([\w.-]+)["']""", text))
+    for app in re.findall(r"^[ \t]*app:[ \t]*([\w-]+)[ \t]*$", text, re.MULTILINE):
+        names |= set(SHIPPED_APPS[app].templates) if app in SHIPPED_APPS else set()
+    for api in set(re.findall(r"([\w-]+\.api\.yaml)", text)):
+        if (repo / "templates" / api).is_file():  # a shipped API definition (a notebook may write its own)
+            definition = yaml.safe_load((repo / "templates" / api).read_text())
+            names |= {Path(folder).name for folder in definition["templates"].values()}
+    for experiment in set(re.findall(r"([\w-]+\.yaml)", text)):
+        if (repo / "experiments" / experiment).is_file():
+            names |= set(re.findall(r"templates/([\w.-]+)", (repo / "experiments" / experiment).read_text()))
+    return names
+
+
+def _templates_the_notebooks_use(repo: Path) -> dict[str, set[str]]:
+    """For each shipped template folder (templates/*/golemsim.toml), the notebooks whose code uses it."""
+    folders = {p.parent.name for p in (repo / "templates").glob("*/golemsim.toml")}
+    used: dict[str, set[str]] = {}
+    for path in sorted((repo / "notebooks").glob("[0-9]*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        code = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
+        for name in _named_in(code, repo) & folders:
+            used.setdefault(name, set()).add(path.name)
+    return used
+
+
+def test_postbuild_warms_exactly_the_templates_the_notebooks_use() -> None:
+    listed = _listed_templates(ROOT)
+    used = _templates_the_notebooks_use(ROOT)
+    assert listed == sorted(set(listed)), "binder/templates.txt: one name a line, sorted"
+    missing = {name: sorted(notebooks) for name, notebooks in used.items() if name not in listed}
+    assert not missing, f"add to binder/templates.txt the templates these notebooks use: {missing}"
+    unused = sorted(set(listed) - set(used))
+    assert not unused, f"no notebook uses {unused}: take them out of binder/templates.txt"
+
+
+def test_binder_requirements_are_pinned_within_pyproject_ranges() -> None:
+    lines = [line.strip() for line in (BINDER / "requirements.txt").read_text().splitlines()]
+    requirements = [Requirement(line) for line in lines if line and not line.startswith("#") and line != "."]
+    pins = {canonicalize_name(r.name): str(r.specifier) for r in requirements}
+    loose = sorted(name for name, specifier in pins.items() if not re.fullmatch(r"==[\w.]+", specifier))
+    assert not loose, f"binder/requirements.txt: pin these exactly (name==version): {loose}"
+    assert len(pins) == len(requirements), "binder/requirements.txt names a package twice"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    # What Binder needs: golemsim's dependencies, and the extras the notebooks use (widgets, notebooks, campaign).
+    needed = [Requirement(r) for r in [*project["dependencies"], *extras["widgets"], *extras["campaign"]]]
+    needed += [Requirement(r) for r in extras["notebooks"] if not r.startswith("golemsim")]
+    for requirement in needed:
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"binder/requirements.txt does not pin {requirement.name} (pyproject.toml needs it)"
+        pinned = pins[name].removeprefix("==")
+        assert requirement.specifier.contains(pinned, prereleases=True), (
+            f"binder/requirements.txt pins {name}=={pinned}, outside pyproject.toml's {requirement}"
+        )
+
+
+def _compiled(cache: Path) -> dict[str, int]:
+    """The cache's compiled components, each with its modification time (a compile writes one afresh)."""
+    return {p.name: p.stat().st_mtime_ns for p in (cache / "compiled").rglob("*.cwasm")}
+
+
 def test_binder_files_are_what_repo2docker_reads() -> None:
     requirements = (BINDER / "requirements.txt").read_text().split()
     assert requirements[-1] == ".", "golemsim itself is installed only through a last line '.'"
@@ -106,13 +183,6 @@ def test_a_fresh_binder_env_runs_every_notebook(tmp_path: Path) -> None:
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
     }
 
-    # Templates are built afresh (postBuild's job), but compiled code, which is not, is shared: it is keyed by
-    # the component's hash and the wasmtime version, and compiling every component again would cost a minute.
-    shared_compiled = default_cache_dir() / "compiled"
-    shared_compiled.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "compiled").symlink_to(shared_compiled, target_is_directory=True)
-
     _run([sys.executable, "-m", "venv", venv], cwd=tmp_path, env=env, timeout=120)
     lines = (repo / "binder" / "requirements.txt").read_text().splitlines()
     required = {re.split(r"[\s<>=!~;\[]", line.strip(), maxsplit=1)[0].lower() for line in lines}
@@ -122,20 +192,28 @@ def test_a_fresh_binder_env_runs_every_notebook(tmp_path: Path) -> None:
     install += runner_needs
     _run(install, cwd=repo, env=env, timeout=1500)
     _run([repo / "binder" / "postBuild"], cwd=repo, env=env, timeout=900)
-    built = sorted(p.name for p in (tmp_path / "cache" / "builds").glob("*.wasm"))
-    templates = [
-        p.parent.name
-        for p in (repo / "templates").glob("*/golemsim.toml")
-        if not (p.parent / "build.sh").exists()  # built by its own toolchain (C), not on Binder
-    ]
-    assert len(built) == len(templates) > 0, f"postBuild built {built} for the templates {templates}"
+    cache = tmp_path / "cache"
+    built = sorted(p.name for p in (cache / "builds").glob("*.wasm"))
+    listed = _listed_templates(repo)
+    assert sorted(name.rsplit("-", 1)[0] for name in built) == sorted(
+        tomllib.loads((repo / "templates" / name / "golemsim.toml").read_text())["template"]["name"] for name in listed
+    ), f"postBuild built {built} for binder/templates.txt's {listed}"
+    warm = _compiled(cache)
+    assert len(warm) == len(listed), f"postBuild compiled {len(warm)} components for {len(listed)} templates"
 
     _run([python, "-m", "ipykernel", "install", "--prefix", venv, "--name", KERNEL], cwd=repo, env=env, timeout=120)
     runner, report = tmp_path / "run_notebooks.py", tmp_path / "report.json"
     runner.write_text(RUNNER)
-    _run([python, runner, KERNEL, report, *notebooks], cwd=repo / "notebooks", env=env, timeout=3600)
-
+    # Notebook 01 first, alone: Binder's first impression. Its kernel must find everything compiled already.
+    first, rest = notebooks[0], notebooks[1:]
+    assert first.name.startswith("01-")
+    _run([python, runner, KERNEL, report, first], cwd=repo / "notebooks", env=env, timeout=900)
     results = json.loads(report.read_text())
+    compiled_by_01 = sorted(set(_compiled(cache).items()) - set(warm.items()))
+    assert not compiled_by_01, f"{first.name} compiled components postBuild should have: {compiled_by_01}"
+    _run([python, runner, KERNEL, report, *rest], cwd=repo / "notebooks", env=env, timeout=3600)
+    results += json.loads(report.read_text())
+
     assert [r["notebook"] for r in results] == [str(p) for p in notebooks]
     for result in results:
         name = Path(result["notebook"]).name
