@@ -3,8 +3,6 @@
 // by the kernel.
 
 const SVG = "http://www.w3.org/2000/svg";
-const NODE_COLORS = { up: "#16a34a", crashed: "#dc2626", draining: "#f59e0b", upgrading: "#2563eb",
-  restarting: "#9ca3af" };
 const SIZE = 440;
 
 function svg(tag, attrs) {
@@ -59,6 +57,7 @@ function render({ model, el: root }) {
     const owners = model.get("owners");
     const selected = model.get("selected");
     const workerColors = model.get("worker_colors");
+    const nodeColors = model.get("node_colors");
     const meanings = model.get("worker_statuses");
     for (const worker of model.get("workers")) {
       const [x1, y1] = at(`shard-${worker.shard}`);
@@ -92,7 +91,7 @@ function render({ model, el: root }) {
       const [cx, cy] = at(node.name);
       const group = svg("g", { class: "golemsim-node" });
       group.dataset.name = node.name;
-      group.append(svg("circle", { cx, cy, r: 22, fill: NODE_COLORS[node.state] || "#9ca3af",
+      group.append(svg("circle", { cx, cy, r: 22, fill: nodeColors[node.state] || "#9ca3af",
         stroke: node.name === selected ? "#111" : "#fff", "stroke-width": 3 }));
       const label = svg("text", { x: cx, y: cy + 4, "text-anchor": "middle", fill: "#fff", "font-size": 10 });
       label.textContent = node.name;
@@ -118,7 +117,7 @@ function render({ model, el: root }) {
       }
       return line;
     };
-    legend.replaceChildren(key("nodes:", NODE_COLORS, {}), key("workers:", workerColors, meanings));
+    legend.replaceChildren(key("nodes:", nodeColors, {}), key("workers:", workerColors, meanings));
     faults.replaceChildren(
       ...model.get("faults").map((fault) => {
         const line = document.createElement("div");

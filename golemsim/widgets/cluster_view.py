@@ -19,6 +19,7 @@ import networkx as nx
 import traitlets
 
 from ..sim.observe import APPENDED, REPLAY, SimEvent
+from . import pictures
 from .fallback import TextFallback
 from .pacing import Pacer
 from .shard_owners import ShardOwners
@@ -44,6 +45,14 @@ WORKER_COLORS: dict[str, str] = {
     SUSPENDED: "#9ca3af",
 }
 """A colour per worker status (the same in the page and in the HTML fallback)."""
+NODE_COLORS: dict[str, str] = {
+    "up": "#16a34a",
+    "crashed": "#dc2626",
+    "draining": "#f59e0b",
+    "upgrading": "#2563eb",
+    "restarting": "#9ca3af",
+}
+"""A colour per node state."""
 ACTIVE_SECONDS = 1.0
 """Simulated seconds after its last write that a worker still counts as active."""
 FAULT_LOG = 12
@@ -64,6 +73,7 @@ class ClusterView(TextFallback, anywidget.AnyWidget):
     workers = traitlets.List[Any]([]).tag(sync=True)
     """{name, shard, status} of the drawn workers."""
     worker_colors = traitlets.Dict(WORKER_COLORS).tag(sync=True)
+    node_colors = traitlets.Dict(NODE_COLORS).tag(sync=True)
     worker_statuses = traitlets.Dict(WORKER_STATUSES).tag(sync=True)
     hidden_workers = traitlets.Int(0).tag(sync=True)
     positions = traitlets.Dict({}).tag(sync=True)
@@ -99,6 +109,7 @@ class ClusterView(TextFallback, anywidget.AnyWidget):
         self._states = {name: node.state for name, node in cluster.nodes.items()}
         self._shards.started(cluster)
         self._workers, self._faults, self._now = {}, [], 0.0
+        self.final_state = False
         self.time = 0.0
         self.selected, self.detail = "", ""
         self.redraw()
@@ -149,6 +160,7 @@ class ClusterView(TextFallback, anywidget.AnyWidget):
             owner = self._owners[worker.shard]
             worker.status = IDLE if owner and self._states.get(owner) == "up" else SUSPENDED
         self.time = round(self._now, 3)
+        self.final_state = True
         self.redraw()
         self.update_displays()
 
@@ -241,6 +253,11 @@ class ClusterView(TextFallback, anywidget.AnyWidget):
         for fault in self._faults[-FAULT_LOG:]:
             lines.append(f"  fault {fault['what']}" + (" (active)" if fault["active"] else " (healed)"))
         return "\n".join(lines)
+
+    def picture(self) -> bytes:
+        """The graph as drawn in the page, over the text."""
+        colors = {"workers": dict(self.worker_colors), "nodes": dict(self.node_colors)}
+        return pictures.cluster_png(self.to_text(), self.positions, self.nodes, self.owners, self.workers, colors)
 
     def to_html(self) -> str:
         """The text with a legend of the worker statuses (their colours and meanings)."""

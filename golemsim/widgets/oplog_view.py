@@ -23,6 +23,7 @@ import traitlets
 from ..core.oplog.describe import describe_entry
 from ..core.oplog.entries import OplogEntry
 from ..sim.observe import APPENDED, REPLAY, SimEvent
+from . import pictures
 from .fallback import TextFallback
 from .oplog_marks import CUT, REPLAYED, RESUMED, Marks
 from .pacing import Pacer
@@ -56,6 +57,8 @@ KIND_COLORS: dict[str, str] = {
 }
 """A colour per entry kind (the same in the widget and its HTML fallback)."""
 OTHER_COLOR = "#94a3b8"
+PICTURE_ENTRIES = 80
+"""Entries drawn in the saved picture (the newest)."""
 SHORT = 90
 """Characters of an entry's description shown in the table (the whole of it on click)."""
 
@@ -102,6 +105,7 @@ class OplogView(TextFallback, anywidget.AnyWidget):
     def started(self, cluster: Cluster) -> None:
         self._logs, self._marks = {}, {}
         self._shards.started(cluster)
+        self.final_state = False
         self._set(total=0, entries=[], notes={}, cursor=0, replay_end=0, recoveries=0, detail="", selected=0)
         if self.follow:
             self.worker = ""
@@ -134,6 +138,7 @@ class OplogView(TextFallback, anywidget.AnyWidget):
 
     def finished(self, result: RunResult) -> None:
         self.cursor = self.replay_end = 0
+        self.final_state = True
         self.redraw()
         self.update_displays()
 
@@ -174,6 +179,7 @@ class OplogView(TextFallback, anywidget.AnyWidget):
         if executor is None:
             raise ValueError("refresh() reads from an executor: make the view with OplogView.of_executor")
         self._logs[self.worker] = [_Row(index, entry) for index, entry in executor.oplog(self.worker)]
+        self.final_state = True
         self.redraw()
         self.update_displays()
 
@@ -228,6 +234,10 @@ class OplogView(TextFallback, anywidget.AnyWidget):
         self.detail = f"#{index}: not among the entries seen"
 
     # --- fallbacks ---
+    def picture(self) -> bytes:
+        """The newest entries as a strip with the marks, over the text."""
+        return pictures.oplog_png(self.to_text(), self.entries[-PICTURE_ENTRIES:], KIND_COLORS)
+
     def to_text(self, last: int = 12) -> str:
         """The view as text: a header, where a crash cut the log and replay took over, then the
         newest ``last`` entries (marked: ``x`` cut by a crash, ``r`` replayed, ``>`` first new)."""

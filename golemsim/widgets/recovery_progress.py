@@ -62,6 +62,7 @@ class RecoveryProgress(TextFallback, widgets.VBox):  # type: ignore[misc]
 
     def started(self, cluster: Cluster) -> None:
         self.running, self.finished_rebuilds, self.count = {}, [], 0
+        self.final_state = False
         self.redraw()
 
     def on_event(self, event: SimEvent) -> None:
@@ -86,6 +87,7 @@ class RecoveryProgress(TextFallback, widgets.VBox):  # type: ignore[misc]
             self.redraw()
 
     def finished(self, result: RunResult) -> None:
+        self.final_state = True
         self.redraw()
         self.update_displays()
 

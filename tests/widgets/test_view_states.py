@@ -84,5 +84,5 @@ def test_the_oplog_view_marks_where_a_crash_cut_the_log_and_replay_took_over() -
     assert f"replay took over: #{replay.first}-#{replay.upto} replayed on " in text
     assert f"#{resumed}: first new entry after the replay" in text
     row = next(line for line in text.splitlines() if line.split()[:2] == ["xr", str(cut)])
-    assert row.split()[2] == [kind for i, kind, _ in view.rows() if i == cut][0]
+    assert row.split()[2] == next(kind for i, kind, _ in view.rows() if i == cut)
     assert "the last entry before the crash" in view.to_html(last=100)
