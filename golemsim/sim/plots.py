@@ -14,10 +14,11 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
-from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from golemsim.sim.metrics import Metrics
 from golemsim.sim.order_outcomes import CATEGORIES, LABELS, OrderOutcomes
@@ -37,6 +38,8 @@ MODE_MARKERS = {"snapshot": "o", "full": "^"}
 SIDE_COLOURS = {"workers": "tab:blue", "lambdas": "tab:orange"}
 DPI = 200
 """PNGs are drawn at 200 dots per inch (a 9-inch figure is 1800 pixels wide)."""
+FAULT_GID = "fault-window"
+"""The gid of a fault window's shading (the legend lists those last)."""
 PAD = 0.02
 """Room left after the last data point, as a fraction of the x range."""
 
@@ -53,12 +56,13 @@ def _no_data(ax: Axes) -> None:
 
 def data_end(metrics: Metrics, duration: float) -> float:
     """Where a time axis ends: the last thing that happened (a latency, a recovery, a node state
-    change, a fault's end, a queue that was not empty), or ``duration`` when nothing did."""
+    change, a fault's end, a queue that was not empty before ``duration``), or ``duration`` when
+    nothing did or a fault lasts to the end of the run."""
     times = [t for t, _, _ in metrics.latencies]
     times += [r.at for r in metrics.recoveries]
     times += [t for t, _, _ in metrics.node_states]
-    times += [max(f.start, f.end if f.end is not None else f.start) for f in metrics.faults]
-    times += [t for t, _, q in metrics.queues if q]
+    times += [duration if f.end is None else max(f.start, f.end) for f in metrics.faults]  # open: to the end
+    times += [t for t, _, q in metrics.queues if q and t <= duration]  # not the checker's reads after the run
     return max(times) if times else duration
 
 
@@ -79,18 +83,22 @@ def _finish(ax: Axes, metrics: Metrics, duration: float, end: float | None = Non
         stop = min(duration if f.end is None else f.end, right) if right > 0 else f.end or f.start
         shown = "_nolegend_" if label in labelled else label
         labelled.add(label)
-        ax.axvspan(f.start, max(stop, f.start), alpha=0.15, zorder=0, color=colours[label], label=shown, linewidth=0)
+        band = ax.axvspan(f.start, max(stop, f.start), alpha=0.15, zorder=0, color=colours[label], label=shown, lw=0)
+        band.set_gid(FAULT_GID)
     if right > 0:
         ax.set_xlim(0, right)
     ax.set_xlabel("simulated time (s)")
 
 
 def _legend(fig: Figure) -> None:
-    """One legend for the whole figure, below the axes (never over the data); each label once."""
-    handles: dict[str, Artist] = {}
+    """One legend for the whole figure, below the axes (never over the data): each label once,
+    the data's first and the fault windows' last."""
+    handles: dict[str, Any] = {}
+    faults: dict[str, Any] = {}
     for ax in fig.axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(label, handle)
+            (faults if getattr(handle, "get_gid", lambda: None)() == FAULT_GID else handles).setdefault(label, handle)
+    handles.update((label, handle) for label, handle in faults.items() if label not in handles)
     if handles:
         columns = min(len(handles), 6)
         fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=columns, fontsize="small")
@@ -144,29 +152,36 @@ def latency_comparison_figure(workers: Metrics, lambdas: Metrics, duration: floa
 
 
 def outcome_figure(orders: Sequence[OrderOutcomes]) -> Figure:
-    """Orders by outcome, one group of bars per category and a bar per side, each bar labelled
-    with its count (so that 2 half-done orders of 600 show)."""
-    fig, (ax,) = _figure()
-    ax.set_title("what became of each order (same fault plan)")
+    """Orders by outcome, a bar per side in each category, each labelled with its count; on the
+    right the categories other than "completed whole" again, on their own scale (so that 2
+    half-done orders of 600 show)."""
+    fig, (ax, zoom) = _figure(cols=2)
+    fig.suptitle("what became of each order (same fault plan)")
+    ax.set_title("every order")
+    zoom.set_title("orders not completed whole for their client")
     ax.set_ylabel("orders")
-    width = 0.8 / max(len(orders), 1)
-    for i, outcomes in enumerate(orders):
-        counts = outcomes.counts()
-        xs = [c + (i - (len(orders) - 1) / 2) * width for c in range(len(CATEGORIES))]
-        bars = ax.bar(
-            xs,
-            [counts[c] for c in CATEGORIES],
-            width,
-            label=f"{outcomes.side} ({len(outcomes.orders)} orders)",
-            color=SIDE_COLOURS.get(outcomes.side, OTHER_COLOUR),
-        )
-        ax.bar_label(bars, padding=2, fontsize="small")
-    ax.set_xticks(range(len(CATEGORIES)), [LABELS[c].replace(", ", ",\n", 1) for c in CATEGORIES])
+    _outcome_bars(ax, orders, CATEGORIES)
+    _outcome_bars(zoom, orders, CATEGORIES[1:])
     ax.set_ylim(0, max([len(o.orders) for o in orders] or [1]) * 1.12)
+    zoom.set_ylim(0, max([o.counts()[c] for o in orders for c in CATEGORIES[1:]] + [4]) * 1.15)
+    zoom.yaxis.set_major_locator(MaxNLocator(integer=True))
     if not orders:
         _no_data(ax)
     _legend(fig)
     return fig
+
+
+def _outcome_bars(ax: Axes, orders: Sequence[OrderOutcomes], categories: Sequence[str]) -> None:
+    width = 0.8 / max(len(orders), 1)
+    for i, outcomes in enumerate(orders):
+        counts = outcomes.counts()
+        xs = [c + (i - (len(orders) - 1) / 2) * width for c in range(len(categories))]
+        colour = SIDE_COLOURS.get(outcomes.side, OTHER_COLOUR)
+        label = f"{outcomes.side} ({len(outcomes.orders)} orders)"
+        bars = ax.bar(xs, [counts[c] for c in categories], width, label=label, color=colour)
+        ax.bar_label(bars, padding=2, fontsize="small")
+    names = {**LABELS, "whole-client-gave-up": "completed,\nclient gave up\nor got an error"}
+    ax.set_xticks(range(len(categories)), [names[c].replace(" (", "\n(") for c in categories], fontsize="small")
 
 
 def throughput_figure(metrics: Metrics, duration: float) -> Figure:

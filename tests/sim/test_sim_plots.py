@@ -77,8 +77,8 @@ def test_fault_windows_are_shaded(build: Callable[[Metrics, float], Figure]) -> 
     # The open-ended fault runs to the end of the run.
     assert {(2.0, 4.0), (8.0, DURATION)} <= fault_spans(fig)
     labels = fig.axes[0].get_legend_handles_labels()[1]
-    assert labels.count("fault: partition") == 1
-    assert labels.count("fault: slow-disk") == 1
+    assert labels.count("partition node-a") == 1  # labelled by kind and node
+    assert labels.count("slow-disk node-b") == 1
 
 
 def test_only_real_recoveries_are_plotted() -> None:
