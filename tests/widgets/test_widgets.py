@@ -147,3 +147,34 @@ def test_the_simulation_does_not_import_the_widgets() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_panel_compares_with_the_lambda_baseline_and_keeps_the_last_runs() -> None:
+    panel = ExperimentPanel(experiment(CHECKOUTS_WITH_A_CRASH), keep=2)
+    assert not panel.compare.disabled and not panel.compare.value
+    assert ExperimentPanel(experiment(SMALL_CARTS)).compare.disabled, "the baseline is a checkout's"
+    panel.compare.value = True
+    runs = []
+    for seed in (2, 3, 2):
+        panel.seed.value = seed
+        runs.append(panel.run())
+        assert panel.baseline is not None and panel.baseline.variant == "lambda" and panel.baseline.seed == seed
+    plain = run_experiment(
+        experiment(CHECKOUTS_WITH_A_CRASH), seed=2, variant="lambda", registry=registry(("checkout",))
+    )
+    assert panel.baseline.trace_digest == plain.trace_digest, "the baseline ran the same plan"
+
+    assert [row.seed for row in panel.history] == [3, 2], "the last two runs, the newest last"
+    row = panel.history[-1]
+    assert (row.faults, row.verdict) == ("1 scripted (1 applied)", "VALID")
+    assert row.acknowledged == f"{runs[-1].summary['acknowledged']} of 60" and row.p99.endswith(("ms", " s"))
+    assert row.baseline.startswith(f"{panel.baseline.summary['acknowledged']} of 60, p99 ")
+    assert panel.history_table.value.count("<tr>") == 3 and "lambda baseline" in panel.history_table.value
+    assert "lambda baseline: " in panel.to_text() and "last runs:" in panel.to_text()
+
+    # The plots: workers and lambdas side by side, and the orders' outcomes, each PNG twice as wide as shown.
+    assert len(panel.plots.children) == 2
+    for image in panel.plots.children:
+        assert image.value[:4] == b"\x89PNG"
+        pixels, shown = int.from_bytes(image.value[16:20], "big"), int(image.layout.width.removesuffix("px"))
+        assert abs(pixels - 2 * shown) <= 0.01 * shown, (pixels, shown)
