@@ -1,6 +1,8 @@
 """The cluster view: nodes, the shards they own and the workers on them, coloured by status,
-with faults shown as they happen. networkx lays the graph out (nodes inside, shards around
-them, workers outside, next to their shard); the page draws it as SVG.
+with faults shown as they happen. A worker is active, idle, recovering (replaying its oplog),
+moving (its shard changes owner) or suspended (its node is down): never lost, since its oplog is
+in storage (WORKER_STATUSES says what each means). networkx lays the graph out (nodes inside,
+shards around them, workers outside, next to their shard); the page draws it as SVG.
 
     view = ClusterView()
     run_live(experiment, view)
@@ -117,8 +119,10 @@ class ClusterView(TextFallback, anywidget.AnyWidget):
     def on_event(self, event: SimEvent) -> None:
         kind, fields = event.kind, event.fields
         self._now = event.time
-        if kind == APPENDED:
-            self._set_worker(str(fields["worker"]), ACTIVE)
+        if kind == APPENDED:  # a write its node sent before it went down is still not a running worker
+            worker = str(fields["worker"])
+            stopped = self._states.get(self._shards.node_of(worker)) in STOPPED
+            self._set_worker(worker, SUSPENDED if stopped else ACTIVE)
         elif kind == REPLAY:
             done = int(fields["index"]) >= int(fields["end"])
             self._set_worker(str(fields["worker"]), ACTIVE if done else RECOVERING)

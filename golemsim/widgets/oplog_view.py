@@ -246,6 +246,8 @@ class OplogView(TextFallback, anywidget.AnyWidget):
         if self.cursor:
             head += f", replaying {self.cursor}/{self.replay_end}"
         lines = [head, *(f"  {line}" for line in marks.summary())]
+        if len(lines) > 1:
+            lines.append("  (marks: x the crash cut the log after it, r replayed, > first new entry after replay)")
         if len(rows) > last:
             lines.append(f"  ... {len(rows) - last} earlier entries")
         for i, k, d in rows[-last:]:

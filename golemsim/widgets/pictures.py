@@ -17,11 +17,20 @@ CHAR_WIDTH, LINE_HEIGHT = 0.066, 0.15
 """Inches per character and per line of monospace text at FONT points."""
 
 
-def png(figure: Figure, dpi: int = DPI) -> bytes:
-    """The figure as PNG bytes (no time stamp in it: the same drawing gives the same bytes)."""
+def png(figure: Figure, dpi: int = DPI, *, colors: int = 0) -> bytes:
+    """The figure as PNG bytes (no time stamp in it: the same drawing gives the same bytes);
+    with ``colors``, reduced to that many (a view's picture: a few times smaller in a notebook)."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-    return buffer.getvalue()
+    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None}, facecolor="white")
+    if not colors:
+        return buffer.getvalue()
+    from PIL import Image
+
+    with Image.open(io.BytesIO(buffer.getvalue())) as image:
+        reduced = image.convert("RGB").quantize(colors)
+    out = io.BytesIO()
+    reduced.save(out, format="png", optimize=True)
+    return out.getvalue()
 
 
 def width_hint(data: bytes, dpi: int = DPI) -> dict[str, int]:
@@ -40,8 +49,12 @@ def text_figure(text: str, *, top: float = 0.0, width: float | None = None) -> F
     return figure
 
 
+VIEW_COLORS = 48
+"""Colours in a view's picture (its text, states and kinds need no more)."""
+
+
 def text_png(text: str) -> bytes:
-    return png(text_figure(text))
+    return png(text_figure(text), colors=VIEW_COLORS)
 
 
 def cluster_png(
@@ -95,7 +108,7 @@ def cluster_png(
             color=color,
             fontsize=FONT,
         )
-    return png(figure)
+    return png(figure, colors=VIEW_COLORS)
 
 
 def oplog_png(text: str, entries: Sequence[Mapping[str, Any]], colors: Mapping[str, str]) -> bytes:
@@ -123,4 +136,4 @@ def oplog_png(text: str, entries: Sequence[Mapping[str, Any]], colors: Mapping[s
             ax.plot([n + 0.5, n + 0.5], [-0.1, 1.15], color="#dc2626", lw=2, zorder=3)
         if "resumed" in marks:
             ax.plot([n], [-0.45], marker="^", color="#16a34a", markersize=5)
-    return png(figure)
+    return png(figure, colors=VIEW_COLORS)

@@ -192,9 +192,20 @@ def check_widgets(page: Page, lab: Lab, notebook: str) -> None:
     # The detail is computed in the kernel from the `selected` traitlet the click set.
     expect(oplog.locator(".golemsim-oplog-detail")).to_have_text(re.compile(rf"^#{index} "), timeout=30_000)
 
+    # The oplog marks where a crash cut the log, the entries replay took over and the first new one.
+    marks = [entries.nth(n).get_attribute("data-marks") or "" for n in range(entries.count())]
+    assert any("replayed" in m for m in marks) and any("resumed" in m for m in marks), marks
+    assert oplog.locator(".golemsim-oplog-cut").count() >= 1, marks
+
     cluster = page.locator(".golemsim-cluster").first
     nodes = cluster.locator(".golemsim-node")
     expect(nodes.first).to_be_visible()
+    # The run was valid: no worker is shown in a bad state at its end; the legend says what states mean.
+    workers = cluster.locator(".golemsim-worker")
+    statuses = {workers.nth(n).get_attribute("data-status") for n in range(workers.count())}
+    assert statuses == {"idle"}, statuses
+    legend = cluster.locator(".golemsim-legend-item").all_inner_texts()
+    assert {"suspended", "recovering", "moving"} <= {text.strip().split()[-1] for text in legend}, legend
     detail = cluster.locator(".golemsim-cluster-detail")
     before = detail.inner_text()
     names = [nodes.nth(n).get_attribute("data-name") or "" for n in range(nodes.count())]
