@@ -73,7 +73,8 @@ def _opening(result: RunResult, baseline: RunResult | None, orders: dict[str, Or
         verdict = f"**{'VALID' if run.valid else 'INVALID'}**"
         outcome = orders[side].sentence() if side in orders else _acknowledged(run.summary)
         lines.append(f"- **{SIDES[side]}** ({verdict}): {outcome}.")
-    plan = f"{len(result.faults)} faults" if result.faults else "no faults"
+    count = len(result.faults)
+    plan = f"{count} fault{'' if count == 1 else 's'}" if count else "no faults"
     same = "Same plan for both sides" if baseline is not None else "Plan"
     lines.append(f"- {same}: {plan}{_fault_list(result)}, seed {result.seed}.")
     lines.append(f"- What the clients saw: {'; '.join(_seen(side, run.summary) for side, run in runs)}.")
