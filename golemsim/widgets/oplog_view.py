@@ -215,7 +215,7 @@ class OplogView(TextFallback, anywidget.AnyWidget):
                 {"i": r.index, "k": r.entry.kind, "d": _short(summarize(r.entry)), "m": list(marks.of(r.index))}
                 for r in drawn
             ],
-            notes={str(i): note for i, note in marks.notes().items()},
+            notes={str(i): note for i, note in marks.notes().items() if drawn and i >= drawn[0].index},
         )
         self._dirty = False
 
