@@ -107,9 +107,10 @@ def ledger_orders(ledger: Iterable[ServiceRecord]) -> dict[str, LedgerOrder]:
             owner = charge_order.get(r.payload["charge_id"])
             if owner is not None:
                 order(owner, r.at).refunds += 1
-        elif step in (("shipping", "create-shipment"), ("warehouse", "dispatch")):
-            found = order(r.payload["order_id"], r.at)
-            found.shipped += step[0] == "shipping"
+        elif step == ("shipping", "create-shipment"):
+            order(r.payload["order_id"], r.at).shipped += 1
+        elif step == ("warehouse", "dispatch") and r.payload["order_id"] in orders:  # when it finished
+            order(r.payload["order_id"], r.at)
     return orders
 
 
