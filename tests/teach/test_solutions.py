@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import runpy
+import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
 from golemsim.teach import Grade, exercises, grade
 
-SOLUTIONS = Path(__file__).resolve().parents[2] / "notebooks" / "solutions"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+SOLUTIONS = NOTEBOOKS / "solutions"
+NEEDS_FILES_OF = {"08": "08-test-your-own-worker.ipynb"}
+"""Notebooks whose exercises test files the notebook writes: their first cells are run first."""
 
 
 def solution_ids() -> list[str]:
@@ -20,10 +26,30 @@ def test_every_exercise_has_one_solution_and_every_solution_an_exercise() -> Non
     assert solution_ids() == exercises()
 
 
+def notebook_files(notebook: str, until: str, folder: Path) -> Path:
+    """Run a notebook's cells, in a copy of it in ``folder``, up to the first cell containing
+    ``until`` (that one included): the files those cells write land in ``folder``."""
+    nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
+    last = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and until in cell.source)
+    nb.cells = nb.cells[: last + 1]
+    NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(folder)}}).execute()
+    return folder
+
+
+@pytest.fixture(scope="module")
+def wallet_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Notebook 08's my-worker/mywallet/, written by its own cells, in a folder of its own."""
+    folder = tmp_path_factory.mktemp("nb08")
+    return notebook_files(NEEDS_FILES_OF["08"], "%%writefile my-worker/mywallet/experiment.yaml", folder)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("exercise_id", exercises())
-def test_the_solution_passes(exercise_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(SOLUTIONS.parent)  # as the notebooks run
+def test_the_solution_passes(exercise_id: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    if exercise_id.split(".")[0] in NEEDS_FILES_OF:
+        monkeypatch.chdir(request.getfixturevalue("wallet_folder"))
+    else:
+        monkeypatch.chdir(NOTEBOOKS)  # as the notebooks run
     done = runpy.run_path(str(SOLUTIONS / f"{exercise_id}.py"), run_name="__main__")
     result = done["grade"]
     assert isinstance(result, Grade)
@@ -104,3 +130,33 @@ def test_02_2_more_than_one_crash_fails_without_running() -> None:
     result = grade("02.2", CHECKOUT)
     assert not result.passed
     assert result.counter_example is not None and result.counter_example.startswith("faults: t=1s crash node-1")
+
+
+@pytest.mark.slow
+def test_08_1_a_test_without_lost_answers_lets_the_mutant_through(wallet_folder: Path) -> None:
+    app = wallet_folder / "my-worker" / "mywallet"
+    text = (app / "experiment.yaml").read_text().replace("operations: 90", "operations: 40")
+    quiet = app / "experiment-quiet.yaml"
+    quiet.write_text(text.replace("timeout_rate: 0.4", "timeout_rate: 0"))
+    result = grade("08.1", quiet)
+    assert not result.passed
+    assert result.summary.startswith("the mutant passed your test")
+    assert result.counter_example is not None and "without key=key" in result.counter_example
+
+
+@pytest.mark.slow
+def test_08_1_a_test_of_the_broken_template_fails(wallet_folder: Path, tmp_path: Path) -> None:
+    app = wallet_folder / "my-worker" / "mywallet"
+    broken = tmp_path / "mywallet-broken"
+    shutil.copytree(app / "mywallet", broken)
+    code = (broken / "app.py").read_text()
+    (broken / "app.py").write_text(
+        code.replace("golem.sleep(0.2)", "put_back(amount)\n                raise Err('no answer')")
+    )
+    text = (app / "experiment.yaml").read_text().replace("operations: 90", "operations: 40")
+    experiment = app / "experiment-broken-08.yaml"
+    experiment.write_text(text.replace("{mywallet: ./mywallet}", "{mywallet: " + str(broken) + "}"))
+    result = grade("08.1", experiment)
+    assert not result.passed
+    assert result.summary.startswith("your test fails the good template")
+    assert result.counter_example is not None and result.counter_example.startswith("money-is-conserved")
