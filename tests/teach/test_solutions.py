@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import runpy
 import shutil
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -160,3 +163,39 @@ def test_08_1_a_test_of_the_broken_template_fails(wallet_folder: Path, tmp_path:
     assert not result.passed
     assert result.summary.startswith("your test fails the good template")
     assert result.counter_example is not None and result.counter_example.startswith("money-is-conserved")
+
+
+def give_up(send: Callable[..., Any], order: dict[str, Any]) -> Any:
+    return send(order, f"order-{uuid.uuid4()}")
+
+
+def a_fresh_key_per_attempt(send: Callable[..., Any], order: dict[str, Any]) -> Any:
+    while True:
+        try:
+            return send(order, f"order-{uuid.uuid4()}")
+        except ConnectionError:
+            continue
+
+
+@pytest.mark.slow
+def test_07_1_a_client_that_does_not_retry_fails() -> None:
+    result = grade("07.1", give_up)
+    assert not result.passed
+    assert result.summary == "order 2: your client gave up"
+    assert (
+        result.counter_example is not None and "the answer to attempt 1 of order 2 was lost" in result.counter_example
+    )
+
+
+@pytest.mark.slow
+def test_07_1_a_fresh_key_per_attempt_charges_twice() -> None:
+    result = grade("07.1", a_fresh_key_per_attempt)
+    assert not result.passed
+    assert result.summary == "order 2 was charged 2 times"
+    assert result.counter_example is not None and result.counter_example.startswith("it ran as 2 checkouts")
+
+
+def test_07_1_an_answer_that_is_no_function_fails() -> None:
+    result = grade("07.1", 3)
+    assert not result.passed
+    assert "TypeError: expected a function place_order(send, order), not int" in result.summary
