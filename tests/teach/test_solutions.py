@@ -199,3 +199,19 @@ def test_07_1_an_answer_that_is_no_function_fails() -> None:
     result = grade("07.1", 3)
     assert not result.passed
     assert "TypeError: expected a function place_order(send, order), not int" in result.summary
+
+
+def test_01_2_fixed_crashes_are_not_random() -> None:
+    result = grade("01.2", COUNTERS_ONE_SHORT_OVERLAP)
+    assert not result.passed
+    assert result.counter_example == "the experiment has no random_faults"
+
+
+def test_01_2_gentle_random_faults_fail_for_the_seed_they_spare() -> None:
+    gentle = COUNTERS_ONE_SHORT_OVERLAP.split("faults:")[0] + (
+        "random_faults: {rates: {crash: 20}, start: 0.5, mean_duration: 2.5}\n"
+    )
+    result = grade("01.2", gentle)
+    assert not result.passed
+    assert result.summary == "seed 1: the random faults were too gentle"
+    assert result.counter_example == "0 crashes, 0 nodes declared dead (at least 3 and 1 wanted)"

@@ -44,3 +44,43 @@ def two_nodes_down(answer: object) -> Grade:
         f"{dead} nodes declared dead, {summary['recoveries']} counters rebuilt by replay, "
         f"all {len(result.verdicts)} verdicts valid",
     )
+
+
+SEEDS = (1, 2, 3)
+
+
+@exercise(
+    "01.2",
+    "counters survive random crashes, whatever the seed",
+    hint="write a counter experiment with random_faults that crash a node at least 3 times in every run",
+)
+def random_crashes(answer: object) -> Grade:
+    """The learner's counter experiment must draw its crashes at random (``random_faults``); it is
+    run with seeds 1, 2 and 3, and each run must see at least 3 crashes, a node declared dead,
+    and every checker valid."""
+    experiment = experiment_of(answer)
+    refused = require_app("01.2", experiment, "counter") or require_small("01.2", experiment, 400)
+    if refused:
+        return refused
+    if experiment.random_faults is None:
+        return failed("01.2", "the crashes must be drawn at random", "the experiment has no random_faults")
+    crashes, dead = [], []
+    for seed in SEEDS:
+        result = run_experiment(experiment, seed=seed)
+        counters = result.summary["counters"]
+        crashes.append(counters.get("crashes", 0))
+        dead.append(counters.get("nodes_declared_dead", 0))
+        if crashes[-1] < 3 or dead[-1] < 1:
+            return failed(
+                "01.2",
+                f"seed {seed}: the random faults were too gentle",
+                f"{crashes[-1]} crashes, {dead[-1]} nodes declared dead (at least 3 and 1 wanted)",
+            )
+        bad = verdicts_grade("01.2", result, f"seed {seed}")
+        if bad:
+            return bad
+    return passed(
+        "01.2",
+        f"seeds {', '.join(map(str, SEEDS))}: {' / '.join(map(str, crashes))} crashes, "
+        f"{' / '.join(map(str, dead))} nodes declared dead, every verdict valid in every run",
+    )
