@@ -302,4 +302,4 @@ def test_a_failure_without_faults_shrinks_to_no_faults_in_a_users_folder(tmp_pat
     assert load_experiment(out / "shrunk.yaml").faults == ()
     rerun = golemsim("sim", "run", "shrunk.yaml", "--out", "again", cwd=out)
     assert rerun.returncode == 1 and "INVALID money-doubles" in rerun.stdout, rerun.stdout
-    assert "## Faults\n- none\n" in rerun.stdout
+    assert "## Faults\n\n- none\n" in rerun.stdout
