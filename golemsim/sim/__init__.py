@@ -1,6 +1,6 @@
 """The virtual cluster: SimPy nodes running the real executor core and real WASM components,
 under a nemesis that injects failures, with checkers that say whether anything was lost or
-done twice. See the README's "Simulation" section and experiments/*.yaml."""
+done twice. See docs/simulation.md and experiments/*.yaml."""
 
 from .baton import Baton, Halted, Owner, SimLock
 from .checkers import Verdict
