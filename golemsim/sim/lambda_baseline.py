@@ -29,6 +29,11 @@ from .node import UP
 from .world import World
 
 
+def lambda_order_id(key: str) -> str:
+    """The order a baseline request places: named after its Idempotency-Key (or an anonymous id)."""
+    return f"order-{key}"
+
+
 @dataclass
 class OrderRow:
     step: str = "new"
@@ -79,7 +84,7 @@ class LambdaCheckout:
         if not up:
             return Response(503, {"error": {"kind": "unavailable"}}), None
         node = up[next(self._next_node) % len(up)]
-        order_id = "order-" + (request.header("Idempotency-Key") or f"anon-{next(self._ids)}")
+        order_id = lambda_order_id(request.header("Idempotency-Key") or f"anon-{next(self._ids)}")
         order = request.body
         try:
             result = yield world.network.request(

@@ -26,6 +26,7 @@ from ..gateway import Request
 from ..gateway.gateway import Invocation
 from .clients import ClientOp
 from .gateway import SimGateway
+from .lambda_baseline import lambda_order_id
 from .runner import RunResult
 from .services import ServiceRecord
 
@@ -237,7 +238,7 @@ def _order_id(result: RunResult, op: ClientOp) -> str:
         bound = frontend.gateway.bind(request)
         if isinstance(bound, Invocation):
             return bound.worker_id.name
-    return f"order-{op.op.key}"
+    return lambda_order_id(op.op.key)
 
 
 def _outcome(op: ClientOp, order_id: str, ledger: dict[str, LedgerOrder]) -> Order:
