@@ -93,6 +93,7 @@ class WorkerInstances:
             self.oplogs, slot.worker_id, slot.version, history, lambda: self.new(slot), progress
         )
         slot.replayed = slot.recovery.invocations
+        slot.since_snapshot = slot.recovery.invocations  # replayed, so not yet in any snapshot
         if self.on_recovery is not None:
             self.on_recovery(slot.worker_id, slot.recovery, (self.environment.monotonic_ns() - started_ns) / 1e9)
         return instance

@@ -77,6 +77,27 @@ def test_snapshots_bound_the_hot_oplog_and_recovery_replays_only_what_follows(
         assert total(ex) == sum(range(1, 24))
 
 
+def test_invocations_replayed_by_a_rebuild_count_towards_the_next_snapshot(
+    tmp_path: Path, ledger: LedgerRegistry, kit_v1: Path
+) -> None:
+    """A snapshot every 3 invocations, and a new executor (as after a crash) every 2: no rebuild
+    replays more than 2, since the invocations a rebuild replayed are in no snapshot yet."""
+    db, policy = tmp_path / "golem.db", SnapshotPolicy(every_invocations=3)
+    replayed = []
+    for n in range(1, 13, 2):
+        with open_kit(db, ledger, kit_v1, snapshots=policy) as ex:
+            if n > 1:
+                ex.restart_worker("snapshot-kit/w")  # rebuilds now, in this executor
+                info = ex.recovery_info("snapshot-kit/w")
+                assert info is not None
+                replayed.append(info.invocations)
+            for m in (n, n + 1):
+                ex.invoke("snapshot-kit", "w", "add", [m], idempotency_key=f"add-{m}")
+    assert replayed and max(replayed) <= 2, replayed
+    with open_kit(db, ledger, kit_v1, snapshots=policy) as ex:
+        assert total(ex) == sum(range(1, 13))
+
+
 def test_a_snapshot_that_fails_to_load_falls_back_to_a_full_replay(
     tmp_path: Path, ledger: LedgerRegistry, kit_v1: Path
 ) -> None:
