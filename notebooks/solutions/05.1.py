@@ -1,6 +1,6 @@
 """Solution to 05.1: the notebook's carts under crashes, with a third crash, and a snapshot every
-2 invocations. (Every 3 is not enough: the grader's counter-example shows a rebuild that replays 4
-invocations, so the interval alone is not a hard bound on what a rebuild replays.)"""
+2 invocations. (Every 3 is not enough: a crash can fall between the invocation that makes a
+snapshot due and the snapshot, so a rebuild may replay 3; the grader's counter-example shows one.)"""
 
 from golemsim.teach import check
 
