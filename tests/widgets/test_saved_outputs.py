@@ -15,11 +15,12 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 SETUP = '''
 from golemsim.sim import parse_experiment
-from golemsim.widgets import ClusterView, OplogView, RecoveryProgress, run_live
+from golemsim.widgets import ClusterView, OplogView, RecoveryProgress, run_live, start_live
 
 EXPERIMENT = """
 name: checkouts with a crash
@@ -40,8 +41,16 @@ AFTER = "oplog"
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
-def test_views_displayed_before_a_run_are_saved_with_a_picture_of_their_final_state(tmp_path: Path) -> None:
-    cells = [nbformat.v4.new_code_cell(c) for c in (SETUP, RUN, TEXTS, AFTER)]
+RUN_ON_A_THREAD = (
+    "live = start_live(parse_experiment(EXPERIMENT), cluster, progress, oplog, seed=2)\n"
+    "result = live.wait(timeout=300)\nprint(result.valid)"
+)
+
+
+@pytest.mark.parametrize("run", [RUN, RUN_ON_A_THREAD], ids=["in-the-cell", "on-a-thread"])
+def test_views_displayed_before_a_run_are_saved_with_a_picture_of_their_final_state(tmp_path: Path, run: str) -> None:
+    """In the cell (run_live) or on a background thread (start_live: the picture is sent from it)."""
+    cells = [nbformat.v4.new_code_cell(c) for c in (SETUP, run, TEXTS, AFTER)]
     notebook = nbformat.v4.new_notebook(cells=cells)
     NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
