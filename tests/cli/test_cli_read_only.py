@@ -74,6 +74,7 @@ def test_a_file_that_is_not_a_golemsim_database_is_exit_2(tmp_path: Path) -> Non
     assert state(tmp_path) == before
 
 
+@pytest.mark.slow  # a real kernel or subprocesses: kept out of the quick loop
 def test_reading_an_executor_database_changes_nothing(tmp_path: Path, counter_wasm: Path) -> None:
     db = tmp_path / "golem.db"
     assert golemsim("deploy", "--db", str(db), str(COUNTER)).returncode == 0  # writing commands still create it

@@ -37,6 +37,7 @@ sys.meta_path.insert(0, NotInstalled())
     return subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True, timeout=300, cwd=cwd)
 
 
+@pytest.mark.slow  # a real kernel or subprocesses: kept out of the quick loop
 @pytest.mark.parametrize("missing", ["ipywidgets", "anywidget", "networkx"])
 def test_a_widget_without_the_widgets_extra_names_the_extra(missing: str) -> None:
     for name in ("ClusterView", "OplogView", "ExperimentPanel", "run_live"):

@@ -38,6 +38,7 @@ def _widget_states(notebook: Any) -> list[dict[str, Any]]:
     return [model["state"] for model in state.values()]
 
 
+@pytest.mark.slow  # a real kernel or subprocesses: kept out of the quick loop
 def test_in_a_kernel_a_long_step_is_a_widget_bar_and_no_text() -> None:
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in STEPS])
     NotebookClient(notebook, kernel_name="python3", timeout=120).execute()

@@ -47,6 +47,7 @@ RUN_ON_A_THREAD = (
 )
 
 
+@pytest.mark.slow  # a real kernel or subprocesses: kept out of the quick loop
 @pytest.mark.parametrize("run", [RUN, RUN_ON_A_THREAD], ids=["in-the-cell", "on-a-thread"])
 def test_views_displayed_before_a_run_are_saved_with_a_picture_of_their_final_state(tmp_path: Path, run: str) -> None:
     """In the cell (run_live) or on a background thread (start_live: the picture is sent from it)."""

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from support import experiment, failed, registry
 
 from golemsim import Executor
@@ -149,6 +150,7 @@ def test_the_simulation_does_not_import_the_widgets() -> None:
     assert out.strip() == "[]"
 
 
+@pytest.mark.slow  # two simulation runs on each side: kept out of the quick loop
 def test_the_panel_compares_with_the_lambda_baseline_and_keeps_the_last_runs() -> None:
     panel = ExperimentPanel(experiment(CHECKOUTS_WITH_A_CRASH), keep=2)
     assert not panel.compare.disabled and not panel.compare.value
