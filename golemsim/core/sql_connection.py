@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .postgres import connect, is_postgres_url, redacted
+from .sqlite_wal import use_wal
 
 SCHEMA_LOCK = "golemsim schema"
 """The advisory lock key under which golemsim's PostgreSQL schema scripts run."""
@@ -59,7 +60,7 @@ class SQLConnection:
         else:
             self._sqlite = sqlite3.connect(str(location), isolation_level=None, check_same_thread=False, timeout=30)
             if str(location) != ":memory:":
-                self._sqlite.execute("PRAGMA journal_mode=WAL")
+                use_wal(self._sqlite)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement; the cursor answers ``fetchone`` and ``fetchall``."""

@@ -16,6 +16,7 @@ from .engine import Engine, component_hash
 from .errors import BadArgument, BadRequest, FunctionNotFound, InvalidComponent, TemplateNotFound
 from .oplog.sqlite_store import connect_read_only, table_names
 from .policy import RetryPolicy, SnapshotPolicy
+from .sqlite_wal import use_wal
 from .type_views import cached as cached_type
 from .values import from_json, to_json, type_name, unsupported_part
 from .wasi_imports import check_imports
@@ -216,7 +217,7 @@ class SQLiteTemplateStore:
                 self._conn.executescript(self.SCHEMA)
             return
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        use_wal(self._conn)
         self._conn.executescript(self.SCHEMA)
         self._migrate()
 

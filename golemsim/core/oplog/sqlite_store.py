@@ -29,6 +29,7 @@ from pathlib import Path
 
 from ..errors import BadRequest, GolemError, OplogConflict
 from ..ids import WorkerId
+from ..sqlite_wal import use_wal
 from .decoded import DecodedEntries
 from .entries import OplogEntry, encode_entry, entry_checksum
 from .snapshot import (
@@ -82,7 +83,7 @@ LENGTH_QUERY = (
 def connect(path: str | Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
     """Open a connection in WAL mode with the given fsync policy."""
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    use_wal(conn)
     conn.execute(f"PRAGMA synchronous={synchronous}")
     return conn
 
