@@ -5,8 +5,12 @@ The public API is re-exported here; see the README for a tour.
 
 from .core import *  # noqa: F403
 from .core import __all__ as _core_all
+from .core.progress import show_steps_with
 from .gateway import ApiDefinition, Gateway, GatewayServer, Request, Response, load_api_definition, serve
+from .kernel_progress import kernel_bar
 from .shop import ShopFailures, ShopServices
+
+show_steps_with(kernel_bar)  # long core steps show a bar in a Jupyter kernel (the core has no widget library)
 
 __version__ = "0.1.0"
 

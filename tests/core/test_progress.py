@@ -10,11 +10,13 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from golemsim.core.progress import WIDGET_VIEW, in_kernel, long_step
+from golemsim.core.progress import long_step
+from golemsim.kernel_progress import WIDGET_VIEW, in_kernel
 
 STEPS = [
     "import time\n"
-    "from golemsim.core.progress import in_kernel, long_step\n"
+    "from golemsim.core.progress import long_step\n"
+    "from golemsim.kernel_progress import in_kernel\n"
     "print(in_kernel())\n"
     "with long_step('sleeping a while', (1, 2)):\n"
     "    time.sleep(1.2)",
